@@ -1,0 +1,86 @@
+# Cell sheet, per-cell QC and features, per-species tables, and spike detection against the simulator's truth.
+
+
+rule cells_sheet:
+    input:
+        labels="results/raw/simulated/{species}/labels.csv",
+        nwb=simulated_batch_dirs,
+        code=library("acquire/cell_sheet.py"),
+    output:
+        sheet="results/sheets/{species}_cells.tsv",
+    log:
+        "results/logs/cells_sheet/{species}.log",
+    conda:
+        "../envs/features.yaml"
+    params:
+        labels=species_labels,
+        nwb_paths=species_nwb_paths,
+    script:
+        "../workflow_scripts/cells_sheet.py"
+
+
+rule extract_features:
+    input:
+        nwb=cell_batch_dir,
+        stimulus_codes=repo_path(config["features"]["stimulus_codes"]),
+        code=library(
+            "acquire/nwb_reader.py",
+            "ephys/sweep_qc.py",
+            "ephys/spikes.py",
+            "ephys/sweep_features.py",
+            "ephys/cell_features.py",
+        ),
+    output:
+        cell="results/features/{species}/cells/{cell}.json",
+    log:
+        "results/logs/extract_features/{species}/{cell}.log",
+    benchmark:
+        "results/benchmarks/extract_features/{species}/{cell}.tsv"
+    conda:
+        "../envs/features.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        nwb_path=cell_nwb_path,
+        features=config["features"],
+    script:
+        "../workflow_scripts/extract_features.py"
+
+
+rule collect_features:
+    input:
+        cells=species_cell_records,
+        sheet="results/sheets/{species}_cells.tsv",
+        code=library("ephys/collect.py"),
+    output:
+        features="results/features/{species}/features.tsv",
+        failures="results/features/{species}/failures.tsv",
+        sweep_counts="results/features/{species}/sweep_counts.tsv",
+    log:
+        "results/logs/collect_features/{species}.log",
+    benchmark:
+        "results/benchmarks/collect_features/{species}.tsv"
+    conda:
+        "../envs/features.yaml"
+    params:
+        max_failed_fraction=config["features"]["max_failed_fraction"],
+    script:
+        "../workflow_scripts/collect_features.py"
+
+
+rule validate_spike_detection:
+    input:
+        cells=species_cell_records,
+        truth="results/raw/simulated/{species}/truth.json",
+        code=library("ephys/spike_validation.py"),
+    output:
+        table="results/features/{species}/spike_detection.tsv",
+    log:
+        "results/logs/validate_spike_detection/{species}.log",
+    conda:
+        "../envs/features.yaml"
+    params:
+        tolerance_s=0.001,
+    script:
+        "../workflow_scripts/validate_spike_detection.py"

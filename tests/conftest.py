@@ -1,0 +1,37 @@
+"""Shared fixtures: repository paths, the real-data folder (tests using it skip where it is absent), the config."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def shared_file(relative: str) -> Path:
+    """A file of ../shared/data, or skip the test when it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"real data not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def config() -> dict:
+    return yaml.safe_load((ROOT / "config/config.yaml").read_text())
+
+
+@pytest.fixture
+def feature_config(config) -> dict:
+    return copy.deepcopy(config["features"])
+
+
+@pytest.fixture(scope="session")
+def stimulus_table():
+    from patchseq_ml.acquire.stimulus_table import StimulusTable
+
+    return StimulusTable.from_tsv(ROOT / "config/stimulus_codes.tsv")

@@ -1,0 +1,126 @@
+"""End to end: the whole DAG on the tiny simulated preset, in a temporary working directory."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from workflow_runner import changed_config, planned_jobs, snakemake
+
+pytestmark = pytest.mark.e2e
+DEFECT_REASONS = {
+    "truncated_sweep": ("sweep", "sweep_truncated"),
+    "nan_sweep": ("sweep", "sweep_all_nan"),
+    "bad_baseline": ("sweep", "sweep_baseline_out_of_range"),
+    "no_long_square": ("cell", "no_long_square_sweeps"),
+    "unlabeled": ("label", "no_label"),
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    snakemake(workdir, "--cores", "2", "--config", "preset=tiny")
+    return workdir
+
+
+def _tsv(path):
+    return pd.read_csv(path, sep="\t", dtype={"cell_id": str}, keep_default_na=True)
+
+
+@pytest.mark.parametrize("species,n_cells", [("mouse", 12), ("human", 10)])
+def test_every_cell_is_accounted_for(run, species, n_cells):
+    sheet = _tsv(run / f"results/sheets/{species}_cells.tsv")
+    features = _tsv(run / f"results/features/{species}/features.tsv")
+    failures = _tsv(run / f"results/features/{species}/failures.tsv")
+    assert len(sheet) == len(features) == n_cells
+    failed = set(features.loc[features.status == "failed", "cell_id"])
+    assert failed == set(failures.loc[failures.level == "cell", "cell_id"])  # no cell lost without a reason
+    assert len(failed) < n_cells // 2
+
+
+@pytest.mark.parametrize("species", ["mouse", "human"])
+def test_each_injected_defect_is_counted_under_its_own_reason(run, species):
+    truth = json.loads((run / f"results/raw/simulated/{species}/truth.json").read_text())
+    failures = _tsv(run / f"results/features/{species}/failures.tsv")
+    injected = {(cell, d): where for cell, rec in truth.items() for d, where in rec["defects"].items()}
+    assert {d for _, d in injected} == set(DEFECT_REASONS) | {"missing_family"}
+    for (cell, defect), where in injected.items():
+        rows = failures[failures.cell_id == cell]
+        if defect == "missing_family":
+            level, reason = "family", f"no_{where}_sweeps"
+        else:
+            level, reason = DEFECT_REASONS[defect]
+        hit = rows[(rows.level == level) & (rows.reason == reason)]
+        assert len(hit) == 1, (cell, defect, rows)
+        if level == "sweep":
+            assert hit["item"].astype(str).iloc[0] == where
+
+
+@pytest.mark.parametrize("species", ["mouse", "human"])
+def test_spike_detection_against_truth(run, species):
+    table = _tsv(run / f"results/features/{species}/spike_detection.tsv").set_index("stimulus_type")
+    assert table.loc["all", "true_spikes"] > 500
+    assert table.loc["all", "precision"] >= 0.99 and table.loc["all", "recall"] >= 0.99
+
+
+@pytest.mark.parametrize("species", ["mouse", "human"])
+def test_features_are_physiological(run, species):
+    f = _tsv(run / f"results/features/{species}/features.tsv")
+    ok = f[f.status == "ok"]
+    ranges = {
+        "vrest_mv": (-90, -50),
+        "input_resistance_mohm": (20, 1500),
+        "tau_ms": (1, 100),
+        "sag": (0, 0.8),
+        "rheobase_pa": (10, 1500),
+        "rheo_width_ms": (0.15, 2.0),
+        "rheo_threshold_v": (-60, -20),
+        "rheo_peak_v": (0, 60),
+        "rheo_upstroke_downstroke_ratio": (1, 6),
+    }
+    for name, (low, high) in ranges.items():
+        values = ok[name].dropna()
+        assert len(values) >= len(ok) - 1, name
+        assert values.between(low, high).all(), (name, values.describe())
+    by_class = ok.groupby("subclass")["rheo_width_ms"].median()
+    assert by_class["Pvalb"] == by_class.min()  # fast-spiking cells have the narrowest APs
+
+
+def test_report_exists_with_its_sections(run):
+    html = (run / "results/report/data_report.html").read_text()
+    for title in (
+        "Cells per species and subclass",
+        "Retention and failure reasons",
+        "Sweeps per stimulus type",
+        "Spike detection",
+        "Example traces",
+        "Feature distributions (mouse)",
+        "Provenance",
+    ):
+        assert title in html
+    assert html.count("data:image/png;base64,") >= 4
+    assert (run / "results/report/figures/data/example_traces.svg").exists()
+
+
+def test_up_to_date_run_has_nothing_to_do(run):
+    assert planned_jobs(run, "--config", "preset=tiny") == {}
+
+
+def test_feature_setting_change_reruns_extraction_and_downstream_only(run):
+    config = changed_config(run, lambda c: c["features"]["spikes"].update(min_peak_mv=-25))
+    jobs = planned_jobs(run, "--config", "preset=tiny", configfile=config)
+    assert "simulate_batch" not in jobs and "cells_sheet" not in jobs and "merge_simulated_labels" not in jobs
+    assert jobs["extract_features"] == 22
+    assert {"collect_features", "validate_spike_detection", "export_example_traces", "data_report"} <= set(jobs)
+
+
+def test_report_setting_change_reruns_only_the_report(run):
+    config = changed_config(run, lambda c: c["report"].update(features=["rheobase_pa", "sag"]))
+    assert planned_jobs(run, "--config", "preset=tiny", configfile=config) == {"data_report": 1, "all": 1}
+
+
+def test_example_traces_are_finite(run):
+    with np.load(run / "results/report/traces/mouse.npz") as npz:
+        keys = [k for k in npz.files if k.endswith("_v")]
+        assert keys and all(np.isfinite(npz[k]).all() for k in keys)

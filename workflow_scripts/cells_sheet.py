@@ -1,0 +1,17 @@
+"""Rule cells_sheet: join the species' NWB files to their labels -> results/sheets/{species}_cells.tsv."""
+
+from patchseq_ml.acquire.cell_sheet import build_sheet, load_labels
+from patchseq_ml.logging_utils import rule_log, setup_logging
+
+
+def main(snakemake) -> None:
+    log = setup_logging(rule_log(snakemake))
+    labels = load_labels(snakemake.input.labels, snakemake.params.labels)
+    sheet = build_sheet(snakemake.wildcards.species, snakemake.params.nwb_paths, labels, snakemake.params.labels)
+    sheet.to_csv(snakemake.output.sheet, sep="\t", index=False)
+    counts = sheet["subclass"].replace("", "(excluded)").value_counts().to_dict()
+    log.info("%d cells: %s", len(sheet), counts)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 (injected by Snakemake)

@@ -1,0 +1,189 @@
+"""Read current-clamp sweeps from Allen-layout NWB 2 files (MIES sweep_table or the newer icephys tables).
+
+This is the single boundary between file formats and the rest of the library: everything downstream sees
+``Sweep`` objects with the response in mV and the stimulus in pA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .stimulus_table import StimulusTable, strip_code
+
+_VOLTS = {"v", "volt", "volts"}
+_AMPS = {"a", "amp", "amps", "ampere", "amperes"}
+_CURRENT_CLAMP = {"CurrentClampSeries", "IZeroClampSeries"}
+_VOLTAGE_CLAMP = {"VoltageClampSeries"}
+
+
+class NWBReadError(ValueError):
+    """A file that cannot be read as an NWB 2 intracellular recording; the message names the file."""
+
+
+@dataclass
+class Sweep:
+    """One sweep sampled at ``rate_hz`` (Hz).
+
+    Current clamp: response in mV, stimulus in pA. Voltage clamp: response in pA, stimulus in mV.
+    """
+
+    sweep_number: int
+    stimulus_code: str
+    stimulus_type: str
+    rate_hz: float
+    response_mv: np.ndarray
+    stimulus_pa: np.ndarray
+    clamp_mode: str  # "current_clamp" or "voltage_clamp"
+
+    @property
+    def duration_s(self) -> float:
+        return self.response_mv.size / self.rate_hz
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.ndarray):
+        return _text(value.flat[0]) if value.size else ""
+    return str(value)
+
+
+def nwb_version(h5: h5py.File) -> str:
+    """The file's NWB version string ('' when absent)."""
+    if "nwb_version" in h5.attrs:
+        return _text(h5.attrs["nwb_version"])
+    if "nwb_version" in h5:
+        return _text(h5["nwb_version"][()])
+    return ""
+
+
+def _open(path: Path) -> h5py.File:
+    if not path.exists():
+        raise NWBReadError(f"{path}: file does not exist")
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise NWBReadError(f"{path}: not an NWB file (cannot be opened as HDF5: {error})") from None
+
+
+def _check_version(path: Path, h5: h5py.File) -> None:
+    version = nwb_version(h5)
+    if not version:
+        raise NWBReadError(f"{path}: not an NWB file (no nwb_version attribute)")
+    major = version.removeprefix("NWB-").lstrip("v").split(".")[0]
+    if major != "2":
+        raise NWBReadError(f"{path}: NWB version {version} is not supported (only NWB 2.x; convert NWB 1 files first)")
+
+
+def _series_by_sweep_table(h5: h5py.File) -> dict[int, list[str]]:
+    table = h5["general/intracellular_ephys/sweep_table"]
+    refs = table["series"][()]
+    index = table["series_index"][()]
+    numbers = table["sweep_number"][()]
+    groups: dict[int, list[str]] = {}
+    start = 0
+    for row, stop in enumerate(index):
+        for ref in refs[start:stop]:
+            groups.setdefault(int(numbers[row]), []).append(h5[ref].name)
+        start = stop
+    return groups
+
+
+def _series_by_icephys_tables(h5: h5py.File) -> dict[int, list[str]]:
+    recordings = h5["general/intracellular_ephys/intracellular_recordings"]
+    groups: dict[int, list[str]] = {}
+    for row_id in range(recordings["id"].shape[0]):
+        names = []
+        for column in ("responses/response", "stimuli/stimulus"):
+            if column in recordings:
+                entry = recordings[column][row_id]
+                ref = entry[2] if isinstance(entry, (tuple, np.void)) else entry["timeseries"]
+                if ref:
+                    names.append(h5[ref].name)
+        number = int(h5[names[0]].attrs.get("sweep_number", row_id)) if names else row_id
+        groups.setdefault(number, []).extend(names)
+    return groups
+
+
+def _series_by_attribute(h5: h5py.File) -> dict[int, list[str]]:
+    groups: dict[int, list[str]] = {}
+    for parent in ("acquisition", "stimulus/presentation"):
+        for obj in h5.get(parent, {}).values():
+            if isinstance(obj, h5py.Group) and "sweep_number" in obj.attrs and "data" in obj:
+                groups.setdefault(int(obj.attrs["sweep_number"]), []).append(obj.name)
+    return groups
+
+
+def _scaled(series: h5py.Group) -> tuple[np.ndarray, float]:
+    """Values in mV (volts series) or pA (ampere series), and the sampling rate in Hz."""
+    data = series["data"]
+    conversion = float(data.attrs.get("conversion", 1.0))
+    unit = _unit(series)
+    to_lab_units = 1e3 if unit in _VOLTS else 1e12 if unit in _AMPS else 1.0
+    values = data[()].astype(np.float64) * (conversion * to_lab_units)
+    rate = float(series["starting_time"].attrs["rate"]) if "starting_time" in series else np.nan
+    return values, rate
+
+
+def _unit(series: h5py.Group) -> str:
+    return _text(series["data"].attrs.get("unit", "")).lower()
+
+
+def read_sweeps(path: str | Path, table: StimulusTable) -> list[Sweep]:
+    """All sweeps of one NWB 2 file, sorted by sweep number.
+
+    Raises ``NWBReadError`` (one line, naming the file) for missing, non-HDF5, NWB 1 or sweep-less files.
+    Sweeps whose response or stimulus series is missing are skipped here; QC decides about the rest.
+    """
+    path = Path(path)
+    with _open(path) as h5:
+        _check_version(path, h5)
+        if "general/intracellular_ephys/sweep_table" in h5:
+            groups = _series_by_sweep_table(h5)
+        elif "general/intracellular_ephys/intracellular_recordings" in h5:
+            groups = _series_by_icephys_tables(h5)
+        else:
+            groups = _series_by_attribute(h5)
+        sweeps = [s for n, names in sorted(groups.items()) if (s := _build_sweep(h5, n, names, table))]
+    if not sweeps:
+        raise NWBReadError(f"{path}: no intracellular sweeps found")
+    return sweeps
+
+
+def _build_sweep(h5: h5py.File, number: int, names: list[str], table: StimulusTable) -> Sweep | None:
+    responses = [h5[n] for n in names if n.startswith("/acquisition/")]
+    stimuli = [h5[n] for n in names if n.startswith("/stimulus/")]
+    if not responses:
+        return None
+    kinds = [_text(g.attrs.get("neurodata_type", "")) for g in responses]
+    if any(k in _CURRENT_CLAMP for k in kinds):
+        clamp = "current_clamp"
+        # prefer the channel recorded in volts (a file may also carry a current monitor channel)
+        candidates = [g for g, k in zip(responses, kinds) if k in _CURRENT_CLAMP]
+        response = next((g for g in candidates if _unit(g) in _VOLTS), candidates[0])
+    else:
+        clamp = "voltage_clamp" if any(k in _VOLTAGE_CLAMP for k in kinds) else "unknown"
+        response = responses[0]
+    response_values, rate = _scaled(response)
+    if stimuli:
+        stimulus = next((g for g in stimuli if _unit(g) in _AMPS), stimuli[0])
+        stimulus_values, _ = _scaled(stimulus)
+    else:
+        stimulus_values = np.full(response_values.shape, np.nan)
+    description = _text(response.attrs.get("stimulus_description", ""))
+    if "stimulus_description" in response and not description:
+        description = _text(response["stimulus_description"][()])
+    code = strip_code(description)
+    return Sweep(
+        sweep_number=number,
+        stimulus_code=code,
+        stimulus_type=table.classify(code),
+        rate_hz=rate,
+        response_mv=response_values,
+        stimulus_pa=stimulus_values,
+        clamp_mode=clamp,
+    )

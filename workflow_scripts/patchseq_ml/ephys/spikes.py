@@ -1,0 +1,130 @@
+"""Action-potential detection and per-spike features, following the IPFX definitions.
+
+Detection: 4-pole Bessel low-pass (default 10 kHz, zero-phase) of V for dV/dt only (voltage values such as
+threshold, peak and trough are read from the unfiltered trace), then dV/dt (mV/ms) crossing a cutoff
+(default 20 mV/ms); a candidate is kept when its peak is > ``min_peak_mv`` and > ``min_height_mv`` above threshold.
+Threshold is refined backwards to where dV/dt falls below ``thresh_frac`` (5 %) of the spike's maximum upstroke.
+Width is the full width at half the peak-to-trough height (falling back to half of threshold-to-peak when that level
+lies below threshold), as ipfx ``spike_features.find_widths``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import signal
+
+FAST_TROUGH_WINDOW_MS = 5.0
+
+
+@dataclass
+class Spikes:
+    """Spikes of one window, all arrays of shape (spikes,). Indices are samples into the sweep; V in mV,
+    dV/dt in mV/ms, widths in ms."""
+
+    threshold_index: np.ndarray
+    peak_index: np.ndarray
+    threshold_v: np.ndarray
+    peak_v: np.ndarray
+    fast_trough_v: np.ndarray
+    width_ms: np.ndarray
+    upstroke: np.ndarray
+    downstroke: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.peak_index.size)
+
+
+@lru_cache(maxsize=16)
+def _bessel(cutoff_khz: float, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    wn = min(cutoff_khz * 1e3 / (rate_hz / 2.0), 0.99)
+    return signal.bessel(4, wn, "low")
+
+
+def lowpass(v_mv: np.ndarray, rate_hz: float, cutoff_khz: float) -> np.ndarray:
+    """Zero-phase 4-pole Bessel low-pass filter of a trace (mV)."""
+    b, a = _bessel(float(cutoff_khz), float(rate_hz))
+    return signal.filtfilt(b, a, v_mv)
+
+
+def _crossing_time(x: np.ndarray, level: float, i0: int, i1: int) -> float:
+    """Fractional index where x crosses ``level`` between samples i0 and i1 (linear interpolation)."""
+    x0, x1 = x[i0], x[i1]
+    return i0 + (level - x0) / (x1 - x0) if x1 != x0 else float(i0)
+
+
+def detect_spikes(v_mv: np.ndarray, rate_hz: float, start: int, end: int, params: dict) -> Spikes:
+    """Detect spikes whose threshold lies in samples [start, end) of ``v_mv``.
+
+    ``params``: ``filter_khz``, ``dv_cutoff_mv_per_ms``, ``thresh_frac``, ``min_height_mv``, ``min_peak_mv``.
+    """
+    pad = int(0.005 * rate_hz)
+    lo, hi = max(start - pad, 0), min(end + 4 * pad, v_mv.size)
+    v = np.asarray(v_mv[lo:hi], dtype=float)  # voltages are read from the raw trace, as ipfx does
+    dvdt = np.diff(lowpass(v, rate_hz, params["filter_khz"])) * (rate_hz / 1000.0)  # dV/dt from the filtered one
+    above = dvdt >= params["dv_cutoff_mv_per_ms"]
+    ups = np.flatnonzero(above[1:] & ~above[:-1]) + 1
+    ups = ups[(ups >= start - lo) & (ups < end - lo)]
+    fast_window = int(FAST_TROUGH_WINDOW_MS * rate_hz / 1000.0)
+    keep = []
+    bounds = np.append(ups, v.size - 1)
+    for k, up in enumerate(ups):
+        nxt = bounds[k + 1]
+        if nxt - up < 2:
+            continue
+        peak = up + int(np.argmax(v[up:nxt]))
+        keep.append((up, peak, nxt))
+    thr_idx, peak_idx, thr_v, peak_v, trough_v, widths, upstrokes, downstrokes = ([] for _ in range(8))
+    for k, (up, peak, nxt) in enumerate(keep):
+        max_up = up + int(np.argmax(dvdt[up:peak])) if peak > up else up
+        upstroke = dvdt[max_up]
+        thr = max_up
+        floor = params["thresh_frac"] * upstroke
+        previous_peak = keep[k - 1][1] if k else 0
+        while thr > previous_peak and dvdt[thr - 1] > floor:
+            thr -= 1
+        if v[peak] < params["min_peak_mv"] or v[peak] - v[thr] < params["min_height_mv"]:
+            continue
+        trough_end = min(nxt, peak + fast_window, v.size)
+        trough = peak + int(np.argmin(v[peak:trough_end])) if trough_end > peak + 1 else peak
+        down = int(np.argmin(dvdt[peak:trough])) + peak if trough > peak else peak
+        thr_idx.append(thr + lo)
+        peak_idx.append(peak + lo)
+        thr_v.append(v[thr])
+        peak_v.append(v[peak])
+        trough_v.append(v[trough])
+        upstrokes.append(upstroke)
+        downstrokes.append(dvdt[down] if trough > peak else np.nan)
+        widths.append(_width(v, thr, peak, trough) * 1000.0 / rate_hz)
+    as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+    return Spikes(
+        as_int(thr_idx),
+        as_int(peak_idx),
+        np.asarray(thr_v),
+        np.asarray(peak_v),
+        np.asarray(trough_v),
+        np.asarray(widths),
+        np.asarray(upstrokes),
+        np.asarray(downstrokes),
+    )
+
+
+def _width(v: np.ndarray, thr: int, peak: int, trough: int) -> float:
+    """Full width (samples) at half of the peak-to-trough height (threshold-to-peak when that level is below
+    threshold)."""
+    level = (v[peak] + v[trough]) / 2.0
+    if level < v[thr]:
+        level = (v[peak] + v[thr]) / 2.0
+    rise = np.flatnonzero(v[thr : peak + 1] >= level)
+    fall_end = max(trough, peak + 1)
+    fall = np.flatnonzero(v[peak : fall_end + 1] <= level)
+    if rise.size == 0 or fall.size == 0:
+        return np.nan
+    i_up = thr + int(rise[0])
+    i_down = peak + int(fall[0])
+    t_up = _crossing_time(v, level, i_up - 1, i_up) if i_up > 0 else float(i_up)
+    t_down = _crossing_time(v, level, i_down - 1, i_down)
+    return t_down - t_up

@@ -1,0 +1,158 @@
+"""The data report: what came in, what was kept and why, and what the features look like.
+
+Reads only declared per-species tables (sheet, features, failures, sweep counts, spike validation, example
+traces) and writes one self-contained HTML page plus each figure as PNG and SVG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import html, plots
+
+STIMULUS_COLUMNS = ["long_square", "short_square", "ramp", "search", "test", "other", "unknown"]
+
+
+@dataclass
+class SpeciesTables:
+    """The per-species inputs of the data report."""
+
+    sheet: pd.DataFrame
+    features: pd.DataFrame
+    failures: pd.DataFrame
+    sweep_counts: pd.DataFrame
+    spike_detection: pd.DataFrame | None
+    traces: dict[str, np.ndarray]
+
+
+def retention(species: str, t: SpeciesTables) -> dict[str, object]:
+    """Cells at each step from file to classifier input."""
+    ok = t.features["status"] == "ok"
+    labelled = t.features["exclusion"].fillna("") == ""
+    return {
+        "species": species,
+        "NWB files": len(t.sheet),
+        "extracted": int(ok.sum()),
+        "failed extraction": int((~ok).sum()),
+        "excluded (label)": int((~labelled).sum()),
+        "usable (extracted and labelled)": int((ok & labelled).sum()),
+    }
+
+
+def failure_counts(tables: dict[str, SpeciesTables]) -> pd.DataFrame:
+    """Failures by species, level and reason (cells affected and records)."""
+    frames = [t.failures.assign(species=s) for s, t in tables.items() if len(t.failures)]
+    if not frames:
+        return pd.DataFrame(columns=["species", "level", "reason", "cells", "records"])
+    all_failures = pd.concat(frames)
+    grouped = all_failures.groupby(["species", "level", "reason"])
+    return pd.DataFrame({"cells": grouped["cell_id"].nunique(), "records": grouped.size()}).reset_index()
+
+
+def sweep_summary(tables: dict[str, SpeciesTables]) -> pd.DataFrame:
+    """Per species and stimulus type: sweeps matched, mean per cell, cells with none usable."""
+    rows = []
+    for species, t in tables.items():
+        counts = t.sweep_counts
+        for kind in STIMULUS_COLUMNS:
+            if kind not in counts:
+                continue
+            usable = counts.get(f"usable_{kind}")
+            rows.append(
+                {
+                    "species": species,
+                    "stimulus type": kind,
+                    "sweeps": int(counts[kind].sum()),
+                    "per cell (mean)": float(counts[kind].mean()),
+                    "cells with none usable": int((usable == 0).sum()) if usable is not None else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def build(
+    tables: dict[str, SpeciesTables],
+    feature_names: list[str],
+    colours: dict[str, str],
+    figures: Path,
+    provenance: dict[str, str],
+) -> str:
+    """The report's HTML; figures are written under ``figures``."""
+    sheets = {s: t.sheet for s, t in tables.items()}
+    counts = (
+        pd.DataFrame(
+            {s: sh.loc[sh["subclass"].fillna("") != "", "subclass"].value_counts() for s, sh in sheets.items()}
+        )
+        .fillna(0)
+        .astype(int)
+    )
+    counts.index.name = "subclass"
+    sections = [
+        html.section(
+            "Cells per species and subclass",
+            html.table(counts),
+            html.image(
+                plots.save_figure(plots.cells_per_subclass(counts, colours), figures / "cells_per_subclass"),
+                "cells per subclass",
+            ),
+            anchor="cells",
+        ),
+        html.section(
+            "Retention and failure reasons",
+            html.table(pd.DataFrame([retention(s, t) for s, t in tables.items()]).set_index("species")),
+            html.paragraph(
+                "Every lost cell, stimulus family or sweep, with its reason (a lost sweep or family never "
+                "drops the cell; labels exclude a cell from classification only):",
+                "note",
+            ),
+            html.table(failure_counts(tables)),
+            anchor="retention",
+        ),
+        html.section("Sweeps per stimulus type", html.table(sweep_summary(tables)), anchor="sweeps"),
+    ]
+    validations = {s: t.spike_detection for s, t in tables.items() if t.spike_detection is not None}
+    if validations:
+        frame = pd.concat([v.assign(species=s) for s, v in validations.items()]).set_index("species")
+        sections.append(
+            html.section(
+                "Spike detection against the simulator's true spike times",
+                html.table(frame, "{:.4f}"),
+                html.paragraph("QC-passed sweeps; a detection within 1 ms of a true spike is a match.", "note"),
+                anchor="spike-detection",
+            )
+        )
+    traces = {s: t.traces for s, t in tables.items() if t.traces}
+    if traces:
+        png = plots.save_figure(plots.example_traces(traces, colours), figures / "example_traces")
+        sections.append(
+            html.section(
+                "Example traces",
+                html.paragraph(
+                    "Rheobase sweep (colour) and deepest hyperpolarising step (grey) of one cell per subclass.", "note"
+                ),
+                html.image(png, "example traces"),
+                anchor="traces",
+            )
+        )
+    for species, t in tables.items():
+        ok = t.features[(t.features["status"] == "ok") & (t.features["subclass"].fillna("") != "")]
+        names = [n for n in feature_names if n in ok]
+        if not names:
+            continue
+        fig = plots.feature_distributions(ok, names, colours, f"{species}: features by subclass")
+        png = plots.save_figure(fig, figures / f"feature_distributions_{species}")
+        sections.append(
+            html.section(
+                f"Feature distributions ({species})",
+                html.image(png, f"{species} features"),
+                anchor=f"features-{species}",
+            )
+        )
+    prov = pd.DataFrame({"value": provenance})
+    prov.index.name = "setting"
+    sections.append(html.section("Provenance", html.table(prov), anchor="provenance"))
+    return html.page("Patch-seq electrophysiology: data report", sections)
