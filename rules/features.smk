@@ -10,6 +10,8 @@ rule cells_sheet:
         sheet="results/sheets/{species}_cells.tsv",
     log:
         "results/logs/cells_sheet/{species}.log",
+    benchmark:
+        "results/benchmarks/cells_sheet/{species}.tsv"
     conda:
         "../envs/features.yaml"
     params:
@@ -78,6 +80,8 @@ rule validate_spike_detection:
         table="results/features/{species}/spike_detection.tsv",
     log:
         "results/logs/validate_spike_detection/{species}.log",
+    benchmark:
+        "results/benchmarks/validate_spike_detection/{species}.tsv"
     conda:
         "../envs/features.yaml"
     params:

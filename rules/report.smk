@@ -12,6 +12,8 @@ rule export_example_traces:
         traces="results/report/traces/{species}.npz",
     log:
         "results/logs/export_example_traces/{species}.log",
+    benchmark:
+        "results/benchmarks/export_example_traces/{species}.tsv"
     conda:
         "../envs/report.yaml"
     params:

@@ -41,6 +41,8 @@ rule merge_simulated_labels:
         truth="results/raw/simulated/{species}/truth.json",
     log:
         "results/logs/merge_simulated_labels/{species}.log",
+    benchmark:
+        "results/benchmarks/merge_simulated_labels/{species}.tsv"
     conda:
         "../envs/features.yaml"
     script:
