@@ -11,10 +11,10 @@ lies below threshold), as ipfx ``spike_features.find_widths``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-from scipy import signal
+
+from .filters import lowpass
 
 FAST_TROUGH_WINDOW_MS = 5.0
 
@@ -36,18 +36,6 @@ class Spikes:
     @property
     def count(self) -> int:
         return int(self.peak_index.size)
-
-
-@lru_cache(maxsize=16)
-def _bessel(cutoff_khz: float, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    wn = min(cutoff_khz * 1e3 / (rate_hz / 2.0), 0.99)
-    return signal.bessel(4, wn, "low")
-
-
-def lowpass(v_mv: np.ndarray, rate_hz: float, cutoff_khz: float) -> np.ndarray:
-    """Zero-phase 4-pole Bessel low-pass filter of a trace (mV)."""
-    b, a = _bessel(float(cutoff_khz), float(rate_hz))
-    return signal.filtfilt(b, a, v_mv)
 
 
 def _crossing_time(x: np.ndarray, level: float, i0: int, i1: int) -> float:

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import curve_fit
 
 from ..acquire.nwb_reader import Sweep
-from .spikes import Spikes, detect_spikes, lowpass
+from .filters import fit_exponential, lowpass
+from .spikes import Spikes, detect_spikes
 from .sweep_qc import SweepQC
 
 STEADY_STATE_WINDOW_S = 0.1
@@ -97,10 +97,6 @@ def _subthreshold(v_mv: np.ndarray, rate: float, qc: SweepQC) -> dict[str, float
     }
 
 
-def _exp_decay(t: np.ndarray, y0: float, amp: float, inv_tau: float) -> np.ndarray:
-    return y0 + amp * np.exp(-t * inv_tau)
-
-
 def _membrane_tau(window: np.ndarray, peak_i: int, base: float, rate: float) -> float:
     """Time constant (ms) of y0 + A exp(-t / tau) fitted from where the response first reaches 10 % of the peak
     deflection to the peak deflection (the ipfx ``time_constant`` window), on the 1 kHz-filtered step response."""
@@ -112,10 +108,5 @@ def _membrane_tau(window: np.ndarray, peak_i: int, base: float, rate: float) -> 
     if seg.size < 8:
         return np.nan
     t = np.arange(seg.size) * step * 1000.0 / rate
-    bounds = ([-np.inf, -np.inf, 1.0 / TAU_MAX_MS], [np.inf, np.inf, 1.0 / TAU_MIN_MS])
-    guess = (seg[-1], seg[0] - seg[-1], float(np.clip(3.0 / max(t[-1], 1e-3), bounds[0][2], bounds[1][2])))
-    try:
-        (_, _, inv_tau), _ = curve_fit(_exp_decay, t, seg, p0=guess, bounds=bounds, maxfev=2000)
-    except (RuntimeError, ValueError):
-        return np.nan
-    return float(1.0 / inv_tau)
+    _, _, tau = fit_exponential(t, seg, (TAU_MIN_MS, TAU_MAX_MS))
+    return tau
