@@ -4,7 +4,9 @@
 #   results/raw/simulated/{species}/      embedded default dataset: NWB files per batch, labels.csv, truth.json
 #   results/sheets/{species}_cells.tsv    the cell sheet: NWB file <-> label <-> subclass
 #   results/features/{species}/           per-cell records (cells/*.json), features/failures/sweep-count tables
-#   results/report/                       data_report.html and figures (PNG + SVG)
+#   results/splits/{species}/seed{seed}.tsv   train/val/test per fold, shared by every model
+#   results/baseline/{species}/{model}/   predictions per seed and fold, metrics, confusion matrix
+#   results/report/                       report.html and figures (PNG + SVG)
 #   results/logs/{rule}/, results/benchmarks/{rule}/   one log and one benchmark per job
 
 
@@ -17,17 +19,33 @@ configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
-include: "rules/simulate.smk"
-include: "rules/features.smk"
+
+
+if is_nwb_source():
+
+    include: "rules/simulate.smk"
+    include: "rules/features.smk"
+
+else:
+
+    include: "rules/tables.smk"
+
+
+include: "rules/baseline.smk"
 include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
-        "results/report/data_report.html",
+        "results/report/report.html",
 
 
 rule features:
     input:
         expand("results/features/{species}/features.tsv", species=SPECIES),
+
+
+rule baseline:
+    input:
+        baseline_summaries(),

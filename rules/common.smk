@@ -16,6 +16,10 @@ wildcard_constraints:
     species="|".join(SPECIES),
     batch=r"\d{3}",
     cell=r"\d+",
+    seed=r"\d+",
+    fold=r"\d+",
+    model="|".join(config["baseline"]["models"]),
+    kind="features|labels",
 
 
 def repo_path(path):
@@ -81,9 +85,97 @@ def species_labels(wildcards):
 
 def report_provenance():
     """Settings shown in the report (strings only, so that the params stay stable between runs)."""
-    return {
+    settings = {
         "source": config["source"],
-        "preset": config["preset"],
-        "cells (mouse, human)": ", ".join(str(dag.n_cells(config, s)) for s in SPECIES),
-        "simulation seed": str(config["simulation"]["seed"]),
+        "split seeds": str(config["splits"]["seeds"]),
     }
+    if is_nwb_source():
+        settings["preset"] = config["preset"]
+        settings["cells (mouse, human)"] = ", ".join(
+            str(dag.n_cells(config, s)) for s in SPECIES
+        )
+        settings["simulation seed"] = str(config["simulation"]["seed"])
+    return settings
+
+
+def table_spec(wildcards):
+    """A table's config with its local path resolved against the repository (works with --directory)."""
+    spec = dict(config["tables"][wildcards.species][wildcards.kind])
+    if "path" in spec:
+        spec["path"] = repo_path(spec["path"])
+    return spec
+
+
+def table_features_spec(wildcards):
+    return config["tables"][wildcards.species]["features"]
+
+
+def table_labels_spec(wildcards):
+    return config["tables"][wildcards.species]["labels"]
+
+
+def species_split_scheme(wildcards):
+    return config["splits"][wildcards.species]
+
+
+def min_cells_per_class(wildcards):
+    scheme = config["splits"][wildcards.species]
+    return scheme["folds"] if scheme["kind"] == "kfold" else 3
+
+
+def n_folds(species):
+    scheme = config["splits"][species]
+    return scheme["folds"] if scheme["kind"] == "kfold" else 1
+
+
+def baseline_predictions(wildcards):
+    return [
+        f"results/baseline/{wildcards.species}/{wildcards.model}/seed{seed}/fold{fold}.tsv"
+        for seed in config["splits"]["seeds"]
+        for fold in range(n_folds(wildcards.species))
+    ]
+
+
+def baseline_keys():
+    """(species, model) pairs in a fixed order, matching ``baseline_stems``."""
+    return [(s, m) for s in SPECIES for m in config["baseline"]["models"]]
+
+
+def baseline_stems():
+    return [f"results/baseline/{s}/{m}" for s, m in baseline_keys()]
+
+
+def baseline_summaries():
+    return [
+        f"{stem}/{kind}.tsv"
+        for stem in baseline_stems()
+        for kind in ("metrics_summary", "confusion", "metrics_per_fold")
+    ]
+
+
+def report_data_inputs(wildcards):
+    """Per-species tables for the report; the NWB-only ones (sheets, sweeps, traces) only for NWB input."""
+    inputs = {
+        "features": expand("results/features/{species}/features.tsv", species=SPECIES),
+        "failures": expand("results/features/{species}/failures.tsv", species=SPECIES),
+        "sheets": [],
+        "sweep_counts": [],
+        "spike_detection": [],
+        "traces": [],
+    }
+    if is_nwb_source():
+        inputs["sheets"] = expand("results/sheets/{species}_cells.tsv", species=SPECIES)
+        inputs["sweep_counts"] = expand(
+            "results/features/{species}/sweep_counts.tsv", species=SPECIES
+        )
+        inputs["spike_detection"] = expand(
+            "results/features/{species}/spike_detection.tsv", species=SPECIES
+        )
+        inputs["traces"] = expand(
+            "results/report/traces/{species}.npz", species=SPECIES
+        )
+    return inputs
+
+
+def is_nwb_source():
+    return config["source"] != "tables"

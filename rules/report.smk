@@ -1,4 +1,4 @@
-# Reports: the data report (cells, retention, failure reasons, traces, feature distributions).
+# The report: data (cells, retention, failure reasons, traces, feature distributions) and baselines.
 
 
 rule export_example_traces:
@@ -22,32 +22,33 @@ rule export_example_traces:
         "../workflow_scripts/export_example_traces.py"
 
 
-rule data_report:
+rule report:
     input:
-        sheets=expand("results/sheets/{species}_cells.tsv", species=SPECIES),
-        features=expand("results/features/{species}/features.tsv", species=SPECIES),
-        failures=expand("results/features/{species}/failures.tsv", species=SPECIES),
-        sweep_counts=expand(
-            "results/features/{species}/sweep_counts.tsv", species=SPECIES
+        unpack(report_data_inputs),
+        baseline_summaries=[f"{stem}/metrics_summary.tsv" for stem in baseline_stems()],
+        baseline_confusions=[f"{stem}/confusion.tsv" for stem in baseline_stems()],
+        code=library(
+            "present/data_report.py",
+            "present/baseline_section.py",
+            "present/plots.py",
+            "present/html.py",
         ),
-        spike_detection=expand(
-            "results/features/{species}/spike_detection.tsv", species=SPECIES
-        ),
-        traces=expand("results/report/traces/{species}.npz", species=SPECIES),
-        code=library("present/data_report.py", "present/plots.py", "present/html.py"),
     output:
-        html="results/report/data_report.html",
-        figures=directory("results/report/figures/data"),
+        html="results/report/report.html",
+        figures=directory("results/report/figures"),
     log:
-        "results/logs/data_report/data_report.log",
+        "results/logs/report/report.log",
     benchmark:
-        "results/benchmarks/data_report/data_report.tsv"
+        "results/benchmarks/report/report.tsv"
     conda:
         "../envs/report.yaml"
     params:
         species=SPECIES,
         features=config["report"]["features"],
         colours=config["report"]["colours"],
+        class_map=config["classes"]["cross_species"],
+        n_seeds=len(config["splits"]["seeds"]),
+        baseline_keys=baseline_keys(),
         provenance=report_provenance(),
     script:
-        "../workflow_scripts/data_report.py"
+        "../workflow_scripts/report.py"

@@ -12,12 +12,27 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
+TINY = ROOT / "tests/integration/config_tiny.yaml"
+
+
 def snakemake(
     workdir: Path, *args: str, configfile: Path | None = None, check: bool = True, timeout: int = 900
 ) -> subprocess.CompletedProcess:
-    """``snakemake -s <repo>/Snakefile -d workdir --configfile CONFIG ARGS`` (CONFIG: the repo's config.yaml)."""
-    config = configfile or ROOT / "config/config.yaml"
-    command = [*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile", str(config), *args]
+    """``snakemake -s <repo>/Snakefile -d workdir --configfile <repo config> CONFIG ARGS``.
+
+    CONFIG is an overlay read after the repo's config.yaml (default: the tiny test overlay)."""
+    overlay = configfile or TINY
+    command = [
+        *SNAKEMAKE,
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(ROOT / "config/config.yaml"),
+        str(overlay),
+        *args,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
@@ -36,8 +51,9 @@ def planned_jobs(workdir: Path, *args: str, configfile: Path | None = None) -> d
 
 
 def changed_config(workdir: Path, edit) -> Path:
-    """A copy of the repo's config, changed by ``edit(config)``, written into ``workdir``."""
+    """The tiny overlay merged into the repo's config, changed by ``edit(config)``, written into ``workdir``."""
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    config.update(yaml.safe_load(TINY.read_text()))
     edit(config)
     path = workdir / "changed_config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))  # key order is part of the recorded params

@@ -20,7 +20,7 @@ DEFECT_REASONS = {
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tiny")
-    snakemake(workdir, "--cores", "2", "--config", "preset=tiny")
+    snakemake(workdir, "--cores", "2")
     return workdir
 
 
@@ -28,7 +28,7 @@ def _tsv(path):
     return pd.read_csv(path, sep="\t", dtype={"cell_id": str}, keep_default_na=True)
 
 
-@pytest.mark.parametrize("species,n_cells", [("mouse", 12), ("human", 10)])
+@pytest.mark.parametrize("species,n_cells", [("mouse", 40), ("human", 30)])
 def test_every_cell_is_accounted_for(run, species, n_cells):
     sheet = _tsv(run / f"results/sheets/{species}_cells.tsv")
     features = _tsv(run / f"results/features/{species}/features.tsv")
@@ -88,7 +88,7 @@ def test_features_are_physiological(run, species):
 
 
 def test_report_exists_with_its_sections(run):
-    html = (run / "results/report/data_report.html").read_text()
+    html = (run / "results/report/report.html").read_text()
     for title in (
         "Cells per species and subclass",
         "Retention and failure reasons",
@@ -96,31 +96,51 @@ def test_report_exists_with_its_sections(run):
         "Spike detection",
         "Example traces",
         "Feature distributions (mouse)",
+        "Baselines",
         "Provenance",
     ):
         assert title in html
-    assert html.count("data:image/png;base64,") >= 4
-    assert (run / "results/report/figures/data/example_traces.svg").exists()
+    assert html.count("data:image/png;base64,") >= 6
+    assert (run / "results/report/figures/example_traces.svg").exists()
 
 
 def test_up_to_date_run_has_nothing_to_do(run):
-    assert planned_jobs(run, "--config", "preset=tiny") == {}
+    assert planned_jobs(run) == {}
 
 
 def test_feature_setting_change_reruns_extraction_and_downstream_only(run):
     config = changed_config(run, lambda c: c["features"]["spikes"].update(min_peak_mv=-25))
-    jobs = planned_jobs(run, "--config", "preset=tiny", configfile=config)
+    jobs = planned_jobs(run, configfile=config)
     assert "simulate_batch" not in jobs and "cells_sheet" not in jobs and "merge_simulated_labels" not in jobs
-    assert jobs["extract_features"] == 22
-    assert {"collect_features", "validate_spike_detection", "export_example_traces", "data_report"} <= set(jobs)
+    assert jobs["extract_features"] == 70
+    assert {"collect_features", "validate_spike_detection", "export_example_traces", "report"} <= set(jobs)
 
 
 def test_report_setting_change_reruns_only_the_report(run):
     config = changed_config(run, lambda c: c["report"].update(features=["rheobase_pa", "sag"]))
-    assert planned_jobs(run, "--config", "preset=tiny", configfile=config) == {"data_report": 1, "all": 1}
+    assert planned_jobs(run, configfile=config) == {"report": 1, "all": 1}
 
 
 def test_example_traces_are_finite(run):
     with np.load(run / "results/report/traces/mouse.npz") as npz:
         keys = [k for k in npz.files if k.endswith("_v")]
         assert keys and all(np.isfinite(npz[k]).all() for k in keys)
+
+
+@pytest.mark.parametrize("species", ["mouse", "human"])
+def test_baselines_score_above_chance_on_identical_splits(run, species):
+    splits = _tsv(run / f"results/splits/{species}/seed0.tsv")
+    test_fold0 = set(splits[(splits.fold == 0) & (splits.role == "test")].cell_id)
+    for model in ("rf_spca", "rf", "logreg"):
+        predictions = _tsv(run / f"results/baseline/{species}/{model}/seed0/fold0.tsv")
+        assert set(predictions.cell_id) == test_fold0  # every model is scored on the very same cells
+        summary = _tsv(run / f"results/baseline/{species}/{model}/metrics_summary.tsv").set_index("metric")
+        assert summary.loc["macro_f1", "n"] == 6  # 2 seeds x 3 folds
+        assert summary.loc["accuracy", "mean"] > 0.5
+
+
+def test_rare_class_is_excluded_and_counted(run):
+    splits = _tsv(run / "results/splits/mouse/seed0.tsv")
+    rare = splits[splits.role == "excluded_rare_class"]
+    assert set(rare.subclass) == {"Sncg"}
+    assert "Sncg" not in set(splits[splits.role == "test"].subclass)

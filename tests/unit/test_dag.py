@@ -14,15 +14,15 @@ def _config(config, preset="tiny", batch_size=5):
 
 def test_cells_and_batches_follow_the_preset(config):
     c = _config(config)
-    assert len(dag.cells(c, "mouse")) == 12 and len(dag.cells(c, "human")) == 10
-    assert dag.batches(c, "mouse") == ["000", "001", "002"]
-    assert len(set(dag.cells(c, "mouse")) | set(dag.cells(c, "human"))) == 22  # ids unique across species
+    assert len(dag.cells(c, "mouse")) == 40 and len(dag.cells(c, "human")) == 30
+    assert dag.batches(c, "mouse") == [f"{b:03d}" for b in range(8)]
+    assert len(set(dag.cells(c, "mouse")) | set(dag.cells(c, "human"))) == 70  # ids unique across species
 
 
 def test_every_cell_belongs_to_exactly_one_batch(config):
     c = _config(config)
     batches = [dag.batch_of_cell(c, "mouse", cell) for cell in dag.cells(c, "mouse")]
-    assert batches == ["000"] * 5 + ["001"] * 5 + ["002"] * 2
+    assert batches == [f"{b:03d}" for b in range(8) for _ in range(5)]
 
 
 def test_nwb_paths_use_the_dandi_asset_layout(config):

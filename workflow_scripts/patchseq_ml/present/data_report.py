@@ -1,7 +1,7 @@
-"""The data report: what came in, what was kept and why, and what the features look like.
+"""The report's data sections: what came in, what was kept and why, and what the features look like.
 
-Reads only declared per-species tables (sheet, features, failures, sweep counts, spike validation, example
-traces) and writes one self-contained HTML page plus each figure as PNG and SVG.
+Reads only declared per-species tables (features, failures; for NWB input also sheet, sweep counts, spike
+validation, example traces); each figure is also written as PNG and SVG.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ STIMULUS_COLUMNS = ["long_square", "short_square", "ramp", "search", "test", "ot
 class SpeciesTables:
     """The per-species inputs of the data report."""
 
-    sheet: pd.DataFrame
     features: pd.DataFrame
     failures: pd.DataFrame
-    sweep_counts: pd.DataFrame
-    spike_detection: pd.DataFrame | None
-    traces: dict[str, np.ndarray]
+    sheet: pd.DataFrame | None = None  # NWB source only (as the three below)
+    sweep_counts: pd.DataFrame | None = None
+    spike_detection: pd.DataFrame | None = None
+    traces: dict[str, np.ndarray] | None = None
 
 
 def retention(species: str, t: SpeciesTables) -> dict[str, object]:
@@ -58,6 +58,8 @@ def sweep_summary(tables: dict[str, SpeciesTables]) -> pd.DataFrame:
     rows = []
     for species, t in tables.items():
         counts = t.sweep_counts
+        if counts is None:
+            continue
         for kind in STIMULUS_COLUMNS:
             if kind not in counts:
                 continue
@@ -74,31 +76,27 @@ def sweep_summary(tables: dict[str, SpeciesTables]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def build(
-    tables: dict[str, SpeciesTables],
-    feature_names: list[str],
-    colours: dict[str, str],
-    figures: Path,
-    provenance: dict[str, str],
-) -> str:
-    """The report's HTML; figures are written under ``figures``."""
-    sheets = {s: t.sheet for s, t in tables.items()}
+def data_sections(
+    tables: dict[str, SpeciesTables], feature_names: list[str], colours: dict[str, str], figures: Path
+) -> list[str]:
+    """The report's data sections; figures are written under ``figures``."""
     counts = (
         pd.DataFrame(
-            {s: sh.loc[sh["subclass"].fillna("") != "", "subclass"].value_counts() for s, sh in sheets.items()}
+            {
+                s: t.features.loc[t.features["subclass"].fillna("") != "", "subclass"].value_counts()
+                for s, t in tables.items()
+            }
         )
         .fillna(0)
         .astype(int)
     )
     counts.index.name = "subclass"
+    figure = plots.save_figure(plots.cells_per_subclass(counts, colours), figures / "cells_per_subclass")
     sections = [
         html.section(
             "Cells per species and subclass",
             html.table(counts),
-            html.image(
-                plots.save_figure(plots.cells_per_subclass(counts, colours), figures / "cells_per_subclass"),
-                "cells per subclass",
-            ),
+            html.image(figure, "cells per subclass"),
             anchor="cells",
         ),
         html.section(
@@ -112,8 +110,10 @@ def build(
             html.table(failure_counts(tables)),
             anchor="retention",
         ),
-        html.section("Sweeps per stimulus type", html.table(sweep_summary(tables)), anchor="sweeps"),
     ]
+    sweeps = sweep_summary(tables)
+    if len(sweeps):
+        sections.append(html.section("Sweeps per stimulus type", html.table(sweeps), anchor="sweeps"))
     validations = {s: t.spike_detection for s, t in tables.items() if t.spike_detection is not None}
     if validations:
         frame = pd.concat([v.assign(species=s) for s, v in validations.items()]).set_index("species")
@@ -152,7 +152,10 @@ def build(
                 anchor=f"features-{species}",
             )
         )
+    return sections
+
+
+def provenance_section(provenance: dict[str, str]) -> str:
     prov = pd.DataFrame({"value": provenance})
     prov.index.name = "setting"
-    sections.append(html.section("Provenance", html.table(prov), anchor="provenance"))
-    return html.page("Patch-seq electrophysiology: data report", sections)
+    return html.section("Provenance", html.table(prov), anchor="provenance")

@@ -106,3 +106,30 @@ def feature_distributions(features: pd.DataFrame, names: list[str], colours: dic
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def confusion_matrices(matrices: dict[str, pd.DataFrame], title: str) -> plt.Figure:
+    """One panel per model: row-normalised confusion matrix (true subclass vs predicted), with the mean counts."""
+    fig, axes = plt.subplots(1, len(matrices), figsize=(3.4 * len(matrices), 3.2), squeeze=False)
+    for ax, (model, matrix) in zip(axes[0], matrices.items()):
+        values = matrix.to_numpy(float)
+        norm = values / np.maximum(values.sum(axis=1, keepdims=True), 1e-12)
+        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), count in np.ndenumerate(values):
+            ax.text(
+                j,
+                i,
+                f"{count:.0f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if norm[i, j] > 0.6 else "black",
+            )
+        ax.set_xticks(range(len(matrix.columns)), matrix.columns, rotation=45)
+        ax.set_yticks(range(len(matrix.index)), matrix.index)
+        ax.set_xlabel("predicted subclass")
+        ax.set_ylabel("true subclass")
+        ax.set_title(model)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,60 @@
+# Splits (once per species and seed, shared by every model) and the Gouwens-style baselines.
+
+
+rule make_splits:
+    input:
+        features="results/features/{species}/features.tsv",
+        code=library("learn/splits.py"),
+    output:
+        splits="results/splits/{species}/seed{seed}.tsv",
+    log:
+        "results/logs/make_splits/{species}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/make_splits/{species}_seed{seed}.tsv"
+    conda:
+        "../envs/sklearn.yaml"
+    params:
+        scheme=species_split_scheme,
+    script:
+        "../workflow_scripts/make_splits.py"
+
+
+rule fit_baseline:
+    input:
+        features="results/features/{species}/features.tsv",
+        splits="results/splits/{species}/seed{seed}.tsv",
+        code=library("learn/baselines.py"),
+    output:
+        predictions="results/baseline/{species}/{model}/seed{seed}/fold{fold}.tsv",
+    log:
+        "results/logs/fit_baseline/{species}/{model}/seed{seed}_fold{fold}.log",
+    benchmark:
+        "results/benchmarks/fit_baseline/{species}/{model}/seed{seed}_fold{fold}.tsv"
+    conda:
+        "../envs/sklearn.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        settings=config["baseline"],
+    script:
+        "../workflow_scripts/fit_baseline.py"
+
+
+rule evaluate_baseline:
+    input:
+        predictions=baseline_predictions,
+        code=library("learn/evaluation.py"),
+    output:
+        per_fold="results/baseline/{species}/{model}/metrics_per_fold.tsv",
+        summary="results/baseline/{species}/{model}/metrics_summary.tsv",
+        confusion="results/baseline/{species}/{model}/confusion.tsv",
+    log:
+        "results/logs/evaluate_baseline/{species}_{model}.log",
+    benchmark:
+        "results/benchmarks/evaluate_baseline/{species}_{model}.tsv"
+    conda:
+        "../envs/sklearn.yaml"
+    script:
+        "../workflow_scripts/evaluate_baseline.py"

@@ -1,0 +1,96 @@
+"""Baseline classifiers (scikit-learn), every step fitted inside the training fold (one Pipeline).
+
+- ``rf_spca``: Gouwens et al. 2020 style: per feature family impute (median) -> standardise -> sparse PCA, then a
+  random forest (500 trees);
+- ``rf``: the same forest on the standardised features;
+- ``logreg``: multinomial logistic regression on the standardised features.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import SparsePCA
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+MODELS = ("rf_spca", "rf", "logreg")
+
+
+def usable_features(table: pd.DataFrame, max_missing: float) -> tuple[list[str], dict[str, str]]:
+    """Numeric feature columns kept, and the reason for each one dropped (label-free, so no fold can leak)."""
+    numeric = [c for c in table.columns if c not in ("cell_id", "subclass", "exclusion", "status")]
+    kept, dropped = [], {}
+    for name in numeric:
+        values = pd.to_numeric(table[name], errors="coerce")
+        missing = float(values.isna().mean())
+        if missing > max_missing:
+            dropped[name] = f"missing in {missing:.0%} of cells (> {max_missing:.0%})"
+        elif values.nunique(dropna=True) < 2:
+            dropped[name] = "constant"
+        else:
+            kept.append(name)
+    return kept, dropped
+
+
+def feature_families(features: list[str], families: dict[str, str]) -> dict[str, list[str]]:
+    """Assign each feature to the first family whose regular expression matches its name ('other' otherwise)."""
+    groups: dict[str, list[str]] = {name: [] for name in families}
+    groups["other"] = []
+    for feature in features:
+        family = next((f for f, pattern in families.items() if re.search(pattern, feature)), "other")
+        groups[family].append(feature)
+    return {k: v for k, v in groups.items() if v}
+
+
+def _scaled() -> list:
+    return [SimpleImputer(strategy="median"), StandardScaler()]
+
+
+def build_model(name: str, features: list[str], settings: dict, seed: int) -> Pipeline:
+    """An unfitted pipeline; ``settings`` is the ``baseline`` config section."""
+    forest = RandomForestClassifier(
+        n_estimators=settings["n_trees"], class_weight=settings["class_weight"], random_state=seed, n_jobs=1
+    )
+    if name == "rf":
+        return make_pipeline(*_scaled(), forest)
+    if name == "logreg":
+        logreg = LogisticRegression(max_iter=5000, class_weight=settings["class_weight"], C=settings["logreg_c"])
+        return make_pipeline(*_scaled(), logreg)
+    if name == "rf_spca":
+        blocks = []
+        for family, columns in feature_families(features, settings["spca_families"]).items():
+            n_components = max(1, min(settings["spca_components"], len(columns) - 1)) if len(columns) > 1 else 1
+            spca = SparsePCA(n_components=n_components, alpha=settings["spca_alpha"], random_state=seed)
+            blocks.append((family, make_pipeline(*_scaled(), spca), columns))
+        return Pipeline([("spca", ColumnTransformer(blocks)), ("forest", forest)])
+    raise ValueError(f"unknown baseline model {name!r} (known: {MODELS})")
+
+
+def fit_predict(
+    model: Pipeline, table: pd.DataFrame, features: list[str], train_ids: list[str], test_ids: list[str]
+) -> pd.DataFrame:
+    """Fit on the training cells, predict the test cells: ``cell_id, true, pred, p_<class>...``."""
+    indexed = table.set_index("cell_id")
+    x_train = indexed.loc[train_ids, features].astype(float)  # a DataFrame: families select columns by name
+    y_train = indexed.loc[train_ids, "subclass"].to_numpy()
+    model.fit(x_train, y_train)
+    x_test = indexed.loc[test_ids, features].astype(float)
+    proba = model.predict_proba(x_test)
+    classes = model.classes_
+    out = pd.DataFrame(
+        {
+            "cell_id": test_ids,
+            "true": indexed.loc[test_ids, "subclass"].to_numpy(),
+            "pred": classes[np.argmax(proba, axis=1)],
+        }
+    )
+    for k, cls in enumerate(classes):
+        out[f"p_{cls}"] = proba[:, k]
+    return out

@@ -1,0 +1,65 @@
+"""Train/validation/test splits, computed once per (species, seed) and shared by every model.
+
+``kfold``: stratified K folds (test = one fold); inside the rest a stratified validation split with seed
+``seed + 1000 * fold`` (the study's fold seed). ``holdout``: one stratified 60/20/20 split (fold 0).
+Output: long table ``cell_id, subclass, fold, role`` (role in train/val/test), one row per cell and fold. Cells of
+a class too small to be split (fewer cells than folds, or than 5 for a holdout) are kept as rows with role
+``excluded_rare_class`` (fold -1), so that they are counted, not silently lost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+
+def make_splits(cells: pd.DataFrame, scheme: dict, seed: int) -> pd.DataFrame:
+    """Splits of the labelled cells (``cell_id``, ``subclass``) under ``scheme`` for one seed."""
+    cells = cells.sort_values("cell_id").reset_index(drop=True)
+    counts = cells["subclass"].value_counts()
+    rare = cells["subclass"].isin(counts[counts < min_cells_per_class(scheme)].index)
+    rows = [
+        pd.DataFrame(
+            {
+                "cell_id": cells.loc[rare, "cell_id"],
+                "subclass": cells.loc[rare, "subclass"],
+                "fold": -1,
+                "role": "excluded_rare_class",
+            }
+        )
+    ]
+    cells = cells[~rare]
+    ids, y = cells["cell_id"].to_numpy(), cells["subclass"].to_numpy()
+    if scheme["kind"] == "kfold":
+        folds = StratifiedKFold(n_splits=int(scheme["folds"]), shuffle=True, random_state=seed).split(ids, y)
+        for fold, (rest, test) in enumerate(folds):
+            train, val = train_test_split(
+                rest, test_size=scheme["val_fraction"], stratify=y[rest], random_state=seed + 1000 * fold
+            )
+            rows.append(_roles(ids, y, fold, train, val, test))
+    elif scheme["kind"] == "holdout":
+        rest, test = train_test_split(
+            np.arange(ids.size), test_size=scheme["test_fraction"], stratify=y, random_state=seed
+        )
+        val_share = scheme["val_fraction"] / (1.0 - scheme["test_fraction"])
+        train, val = train_test_split(rest, test_size=val_share, stratify=y[rest], random_state=seed + 1000)
+        rows.append(_roles(ids, y, 0, train, val, test))
+    else:
+        raise ValueError(f"unknown split kind {scheme['kind']!r}")
+    return pd.concat(rows, ignore_index=True)
+
+
+def _roles(ids, y, fold, train, val, test) -> pd.DataFrame:
+    role = np.empty(ids.size, dtype=object)
+    role[train], role[val], role[test] = "train", "val", "test"
+    return pd.DataFrame({"cell_id": ids, "subclass": y, "fold": fold, "role": role})
+
+
+def min_cells_per_class(scheme: dict) -> int:
+    """Fewest cells a class needs to appear in every split of ``scheme``."""
+    return int(scheme["folds"]) if scheme["kind"] == "kfold" else 5
+
+
+def n_folds(scheme: dict) -> int:
+    return int(scheme["folds"]) if scheme["kind"] == "kfold" else 1

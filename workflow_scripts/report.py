@@ -1,0 +1,47 @@
+"""Rule report: one self-contained HTML report (data, feature and baseline sections) -> results/report/report.html."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from patchseq_ml.logging_utils import rule_log, setup_logging
+from patchseq_ml.present import baseline_section, html
+from patchseq_ml.present.data_report import SpeciesTables, data_sections, provenance_section
+
+
+def _tsv(path: str) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\\t", dtype={"cell_id": str, "exclusion": str, "subclass": str})
+
+
+def _species_tables(inputs, species: list[str]) -> dict[str, SpeciesTables]:
+    tables = {}
+    for i, sp in enumerate(species):
+        t = SpeciesTables(_tsv(inputs.features[i]), _tsv(inputs.failures[i]))
+        if len(inputs.sheets):
+            t.sheet, t.sweep_counts = _tsv(inputs.sheets[i]), _tsv(inputs.sweep_counts[i])
+            t.spike_detection = _tsv(inputs.spike_detection[i])
+            with np.load(inputs.traces[i]) as npz:
+                t.traces = {k: npz[k] for k in npz.files}
+        tables[sp] = t
+    return tables
+
+
+def main(snakemake) -> None:
+    log = setup_logging(rule_log(snakemake))
+    p, figures = snakemake.params, Path(snakemake.output.figures)
+    sections = data_sections(_species_tables(snakemake.input, p.species), p.features, p.colours, figures)
+    summaries = {key: _tsv(path) for key, path in zip(p.baseline_keys, snakemake.input.baseline_summaries)}
+    confusions = {
+        key: pd.read_csv(path, sep="\\t", index_col=0)
+        for key, path in zip(p.baseline_keys, snakemake.input.baseline_confusions)
+    }
+    sections.append(baseline_section.build(summaries, confusions, figures, p.class_map, p.n_seeds))
+    sections.append(provenance_section(p.provenance))
+    report = Path(snakemake.output.html)
+    report.write_text(html.page("Patch-seq electrophysiology -> transcriptomic subclass", sections))
+    log.info("report written to %s (%.0f kB)", report, report.stat().st_size / 1024)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 (injected by Snakemake)
