@@ -58,3 +58,24 @@ rule evaluate_baseline:
         "../envs/sklearn.yaml"
     script:
         "../workflow_scripts/evaluate_baseline.py"
+
+
+rule align_features:
+    input:
+        features=expand("results/features/{species}/features.tsv", species=SPECIES),
+        alignment=repo_path("config/feature_alignment.tsv"),
+        code=library("learn/alignment.py"),
+    output:
+        aligned=expand("results/features/aligned/{species}.tsv", species=SPECIES),
+        report="results/features/aligned/alignment_report.tsv",
+    log:
+        "results/logs/align_features/align_features.log",
+    benchmark:
+        "results/benchmarks/align_features/align_features.tsv"
+    conda:
+        "../envs/sklearn.yaml"
+    params:
+        sources=feature_sources(),
+        max_missing=config["baseline"]["max_missing"],
+    script:
+        "../workflow_scripts/align_features.py"

@@ -179,3 +179,8 @@ def report_data_inputs(wildcards):
 
 def is_nwb_source():
     return config["source"] != "tables"
+
+
+def feature_sources():
+    """Species -> column of config/feature_alignment.tsv naming its features."""
+    return {s: ("nwb" if is_nwb_source() else s) for s in SPECIES}

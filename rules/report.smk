@@ -27,6 +27,7 @@ rule report:
         unpack(report_data_inputs),
         baseline_summaries=[f"{stem}/metrics_summary.tsv" for stem in baseline_stems()],
         baseline_confusions=[f"{stem}/confusion.tsv" for stem in baseline_stems()],
+        alignment="results/features/aligned/alignment_report.tsv",
         code=library(
             "present/data_report.py",
             "present/baseline_section.py",

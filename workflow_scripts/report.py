@@ -36,6 +36,7 @@ def main(snakemake) -> None:
         key: pd.read_csv(path, sep="\\t", index_col=0)
         for key, path in zip(p.baseline_keys, snakemake.input.baseline_confusions)
     }
+    sections.append(baseline_section.alignment(_tsv(snakemake.input.alignment)))
     sections.append(baseline_section.build(summaries, confusions, figures, p.class_map, p.n_seeds))
     sections.append(provenance_section(p.provenance))
     report = Path(snakemake.output.html)

@@ -144,3 +144,11 @@ def test_rare_class_is_excluded_and_counted(run):
     rare = splits[splits.role == "excluded_rare_class"]
     assert set(rare.subclass) == {"Sncg"}
     assert "Sncg" not in set(splits[splits.role == "test"].subclass)
+
+
+def test_alignment_report_names_shared_and_dropped_features(run):
+    report = _tsv(run / "results/features/aligned/alignment_report.tsv").set_index("feature")
+    assert report.loc["rheobase", "status"] == "shared"
+    assert report.loc["vm_for_sag", "status"] == "dropped" and "absent" in report.loc["vm_for_sag", "reason"]
+    aligned = _tsv(run / "results/features/aligned/human.tsv")
+    assert "rheobase" in aligned and "vm_for_sag" not in aligned

@@ -74,3 +74,18 @@ def build(summaries, confusions, figures: Path, class_map: dict[str, str], n_see
         fig = plots.confusion_matrices(matrices, f"{species}: confusion (mean counts per seed, summed over folds)")
         parts.append(html.image(plots.save_figure(fig, figures / f"confusion_baseline_{species}"), species))
     return html.section("Baselines (Gouwens et al. 2020 style)", *parts, anchor="baselines")
+
+
+def alignment(report: pd.DataFrame) -> str:
+    """Which quantities mouse and human share (under which names), and why the others were dropped."""
+    shared = int((report["status"] == "shared").sum())
+    return html.section(
+        "Cross-species feature alignment",
+        html.paragraph(
+            f"{shared} of {len(report)} aligned quantities are shared by both species "
+            "(config/feature_alignment.tsv; missing fractions over extracted cells).",
+            "note",
+        ),
+        html.table(report.set_index("feature"), "{:.2f}"),
+        anchor="alignment",
+    )
