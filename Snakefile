@@ -6,6 +6,7 @@
 #   results/features/{species}/           per-cell records (cells/*.json), features/failures/sweep-count tables
 #   results/splits/{species}/seed{seed}.tsv   train/val/test per fold, shared by every model
 #   results/baseline/{species}/{model}/   predictions per seed and fold, metrics, confusion matrix
+#   results/pretrain/mouse/seed{seed}/, results/finetune/human/{strategy}/seed{seed}/fold{fold}/   BiLSTM runs
 #   results/report/                       report.html and figures (PNG + SVG)
 #   results/logs/{rule}/, results/benchmarks/{rule}/   one log and one benchmark per job
 
@@ -32,6 +33,7 @@ else:
 
 
 include: "rules/baseline.smk"
+include: "rules/transfer.smk"
 include: "rules/report.smk"
 
 
@@ -49,3 +51,8 @@ rule features:
 rule baseline:
     input:
         baseline_summaries(),
+
+
+rule transfer:
+    input:
+        "results/finetune/human/paired_differences.tsv",

@@ -20,6 +20,7 @@ wildcard_constraints:
     fold=r"\d+",
     model="|".join(config["baseline"]["models"]),
     kind="features|labels",
+    strategy="|".join(config["bilstm"]["strategies"]),
 
 
 def repo_path(path):
@@ -184,3 +185,32 @@ def is_nwb_source():
 def feature_sources():
     """Species -> column of config/feature_alignment.tsv naming its features."""
     return {s: ("nwb" if is_nwb_source() else s) for s in SPECIES}
+
+
+def bilstm_settings():
+    """The BiLSTM config slice passed to pretraining and fine-tuning (GPU use is a resource, not a setting)."""
+    return {
+        k: v for k, v in config["bilstm"].items() if k not in ("strategies", "use_gpu")
+    }
+
+
+def gpu_request():
+    return 1 if config["bilstm"]["use_gpu"] else 0
+
+
+def finetune_predictions():
+    """Every strategy's predictions, strategy-major (the order evaluate_transfer expects)."""
+    return [
+        f"results/finetune/human/{strategy}/seed{seed}/fold{fold}/predictions.tsv"
+        for strategy in config["bilstm"]["strategies"]
+        for seed in config["splits"]["seeds"]
+        for fold in range(n_folds("human"))
+    ]
+
+
+def forest_predictions():
+    return [
+        f"results/baseline/human/rf/seed{seed}/fold{fold}.tsv"
+        for seed in config["splits"]["seeds"]
+        for fold in range(n_folds("human"))
+    ]

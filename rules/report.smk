@@ -28,9 +28,16 @@ rule report:
         baseline_summaries=[f"{stem}/metrics_summary.tsv" for stem in baseline_stems()],
         baseline_confusions=[f"{stem}/confusion.tsv" for stem in baseline_stems()],
         alignment="results/features/aligned/alignment_report.tsv",
+        transfer_summary="results/finetune/human/metrics_summary.tsv",
+        transfer_paired="results/finetune/human/paired_differences.tsv",
+        pretrain=expand(
+            "results/pretrain/mouse/seed{seed}/metrics.json",
+            seed=config["splits"]["seeds"],
+        ),
         code=library(
             "present/data_report.py",
             "present/baseline_section.py",
+            "present/transfer_section.py",
             "present/plots.py",
             "present/html.py",
         ),
@@ -49,6 +56,7 @@ rule report:
         colours=config["report"]["colours"],
         class_map=config["classes"]["cross_species"],
         n_seeds=len(config["splits"]["seeds"]),
+        families=config["bilstm"]["sequence_families"],
         baseline_keys=baseline_keys(),
         provenance=report_provenance(),
     script:

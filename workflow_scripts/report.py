@@ -1,12 +1,13 @@
 """Rule report: one self-contained HTML report (data, feature and baseline sections) -> results/report/report.html."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from patchseq_ml.logging_utils import rule_log, setup_logging
-from patchseq_ml.present import baseline_section, html
+from patchseq_ml.present import baseline_section, html, transfer_section
 from patchseq_ml.present.data_report import SpeciesTables, data_sections, provenance_section
 
 
@@ -38,6 +39,13 @@ def main(snakemake) -> None:
     }
     sections.append(baseline_section.alignment(_tsv(snakemake.input.alignment)))
     sections.append(baseline_section.build(summaries, confusions, figures, p.class_map, p.n_seeds))
+    pretrain = pd.DataFrame([json.loads(Path(path).read_text()) for path in snakemake.input.pretrain])
+    note = "Sequence steps (families of aligned features): " + "; ".join(f"{k}: {v}" for k, v in p.families.items())
+    sections.append(
+        transfer_section.build(
+            _tsv(snakemake.input.transfer_summary), _tsv(snakemake.input.transfer_paired), pretrain, note
+        )
+    )
     sections.append(provenance_section(p.provenance))
     report = Path(snakemake.output.html)
     report.write_text(html.page("Patch-seq electrophysiology -> transcriptomic subclass", sections))

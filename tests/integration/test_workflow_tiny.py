@@ -152,3 +152,17 @@ def test_alignment_report_names_shared_and_dropped_features(run):
     assert report.loc["vm_for_sag", "status"] == "dropped" and "absent" in report.loc["vm_for_sag", "reason"]
     aligned = _tsv(run / "results/features/aligned/human.tsv")
     assert "rheobase" in aligned and "vm_for_sag" not in aligned
+
+
+def test_transfer_study_runs_every_strategy_on_the_baseline_folds(run):
+    summary = _tsv(run / "results/finetune/human/metrics_summary.tsv")
+    assert set(summary.method) == {"scratch", "head", "full", "joint", "forest"}
+    paired = _tsv(run / "results/finetune/human/paired_differences.tsv")
+    assert set(paired.reference) == {"scratch", "forest"} and (paired.n_pairs == 6).all()
+    splits = _tsv(run / "results/splits/human/seed1.tsv")
+    test_cells = set(splits[(splits.fold == 2) & (splits.role == "test")].cell_id)
+    for strategy in ("scratch", "joint"):
+        predictions = _tsv(run / f"results/finetune/human/{strategy}/seed1/fold2/predictions.tsv")
+        assert set(predictions.cell_id) == test_cells
+    html = (run / "results/report/report.html").read_text()
+    assert "Attention BiLSTM and mouse -&gt; human transfer" in html or "mouse -> human transfer" in html

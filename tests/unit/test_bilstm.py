@@ -1,0 +1,121 @@
+"""The attention BiLSTM: masks, determinism, checkpoints and the transfer strategies on small synthetic data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from patchseq_ml.learn.model import AttentionBiLSTM, ModelConfig
+from patchseq_ml.learn.sequences import Standardiser, layout_from_patterns, to_sequences
+from patchseq_ml.learn.training import CheckpointError, TaskData, load_checkpoint, save_checkpoint, seed_everything
+from patchseq_ml.learn.transfer import ConfigMismatchError, check_architecture, run_strategy
+
+OPTIM = {
+    "lr": 1e-2,
+    "weight_decay": 1e-4,
+    "clip": 2.0,
+    "batch_size": 32,
+    "max_epochs": 8,
+    "patience": 3,
+    "class_weight": "balanced",
+}
+SETTINGS = {
+    "model": {"hidden": 8, "layers": 1, "dropout": 0.1, "pooling": "attention"},
+    "pretrain": OPTIM,
+    "finetune": {
+        "lr": 5e-3,
+        "warmup_frozen_epochs": 2,
+        "joint_lr": 5e-3,
+        "joint_mouse_weight": 0.5,
+        "joint_finetune_lr": 3e-3,
+    },
+}
+
+
+def _task(n=120, steps=3, width=2, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    x = rng.normal(size=(n, steps, width)).astype(np.float32)
+    x[:, 0, 0] += 4.0 * y  # the label lives in step 0
+    mask = np.ones((n, steps), dtype=bool)
+    mask[rng.random(n) < 0.2, 2] = False
+    return TaskData(x, mask, y)
+
+
+def test_values_of_a_masked_family_never_change_the_output():
+    seed_everything(0)
+    model = AttentionBiLSTM(ModelConfig(2, 3, {"h": 3}, hidden=8)).eval()
+    data = _task()
+    x, mask = torch.tensor(data.x), torch.tensor(data.mask)
+    mask[:, 1] = False
+    changed = x.clone()
+    changed[:, 1, :] = 1e3 * torch.randn_like(changed[:, 1, :])
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, mask, "h"), model(changed, mask, "h"))
+        _, weights = model.encode(x, mask)
+    assert torch.all(weights[:, 1] == 0) and torch.allclose(weights.sum(dim=1), torch.ones(len(x)))
+
+
+def test_sequences_mark_absent_families_and_standardise_with_training_cells():
+    table = pd.DataFrame(
+        {"vrest": [-70.0, -60.0, np.nan], "sag": [0.1, 0.3, np.nan], "rheobase": [100.0, 300.0, 200.0]}
+    )
+    layout = layout_from_patterns(list(table), {"sub": "^(vrest|sag)$", "firing": "rheobase"})
+    assert layout.families == [["vrest", "sag"], ["rheobase"]] and layout.width == 2
+    scaler = Standardiser.fit(table.iloc[:2], layout)
+    x, mask = to_sequences(table, layout, scaler)
+    assert mask.tolist() == [[True, True], [True, True], [False, True]]
+    np.testing.assert_allclose(x[:2, 0, 0], [-1.0, 1.0])
+    assert x[2, 0].tolist() == [0.0, 0.0] and x[0, 1, 1] == 0.0  # padding and absent family are zeros
+
+
+@pytest.mark.parametrize("strategy", ["scratch", "head", "full", "joint"])
+def test_same_seed_gives_identical_results(strategy):
+    results = []
+    for _ in range(2):
+        seed_everything(7)
+        pretrained = AttentionBiLSTM(ModelConfig(2, 3, {"mouse": 3}, **SETTINGS["model"]))
+        human = {"train": _task(seed=1), "val": _task(60, seed=2), "test": _task(60, seed=3)}
+        model, history = run_strategy(strategy, human, 3, pretrained, _task(seed=4), SETTINGS, 7, torch.device("cpu"))
+        results.append(([h["val_macro_f1"] for h in history], [p.detach().clone() for p in model.parameters()]))
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1], results[1][1]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert results[0][0][-1] > 0.6  # it learned the signal in step 0
+
+
+def test_head_strategy_keeps_the_encoder_frozen():
+    seed_everything(0)
+    pretrained = AttentionBiLSTM(ModelConfig(2, 3, {"mouse": 3}, **SETTINGS["model"]))
+    before = [p.detach().clone() for p in pretrained.encoder_parameters()]
+    human = {"train": _task(seed=1), "val": _task(60, seed=2)}
+    model, _ = run_strategy("head", human, 3, pretrained, None, SETTINGS, 0, torch.device("cpu"))
+    for a, b in zip(before, model.encoder_parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_checkpoint_round_trip_and_refusals(tmp_path):
+    model = AttentionBiLSTM(ModelConfig(2, 3, {"mouse": 5}, hidden=16))
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, model, {"classes": ["a", "b"], "seed": 3})
+    loaded, meta = load_checkpoint(path)
+    assert loaded.config.hidden == 16 and meta["seed"] == 3  # the architecture comes from the checkpoint
+    with pytest.raises(ConfigMismatchError, match=r"hidden=128 \(checkpoint: 16\)"):
+        check_architecture(
+            loaded.config, {"hidden": 128, "layers": 1, "dropout": 0.2, "pooling": "attention", "input_norm": "none"}
+        )
+    corrupted = tmp_path / "corrupted.pt"
+    corrupted.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match=r"corrupted\.pt: not a readable checkpoint"):
+        load_checkpoint(corrupted)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(CheckpointError, match=r"foreign\.pt: not a patchseq_ml\.bilstm\.v1 checkpoint"):
+        load_checkpoint(foreign)
+
+
+def test_layernorm_over_a_two_wide_step_keeps_only_the_sign():
+    """Why input_norm defaults to none for scalar families: LayerNorm maps any 2-vector to (+-1, -+1)."""
+    norm = torch.nn.LayerNorm(2, elementwise_affine=False)
+    out = norm(torch.tensor([[0.1, 0.0], [8.0, 0.0], [3.0, 2.0]]))
+    torch.testing.assert_close(out, torch.tensor([[1.0, -1.0]] * 3), atol=1e-2, rtol=0)

@@ -1,0 +1,53 @@
+"""Rule finetune: one strategy on one human (seed, fold): train, predict the test fold, write metrics."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from patchseq_ml.learn.evaluation import fold_metrics
+from patchseq_ml.learn.sequences import SequenceLayout
+from patchseq_ml.learn.training import load_checkpoint, pick_device, seed_everything
+from patchseq_ml.learn.transfer import check_architecture, fold_data, predictions, run_strategy
+from patchseq_ml.logging_utils import rule_log, setup_logging
+
+
+def _read(path):
+    return pd.read_csv(path, sep="\t", dtype={"cell_id": str, "subclass": str})
+
+
+def main(snakemake) -> None:
+    log = setup_logging(rule_log(snakemake))
+    w, settings = snakemake.wildcards, snakemake.params.settings
+    seed, fold_no = int(w.seed), int(w.fold)
+    seed_everything(seed + 1000 * fold_no, snakemake.threads)
+    device = pick_device()
+    pretrained, meta = load_checkpoint(snakemake.input.checkpoint)
+    check_architecture(pretrained.config, settings["model"])
+    layout = SequenceLayout(**meta["layout"])
+    splits = _read(snakemake.input.human_splits)
+    fold = splits[splits.fold == fold_no]
+    classes = sorted(fold.loc[fold.role.isin(["train", "val", "test"]), "subclass"].unique())
+    human, _, ids = fold_data(_read(snakemake.input.human), fold, layout, classes)
+    mouse_train = None
+    if w.strategy == "joint":
+        mouse_fold = _read(snakemake.input.mouse_splits).query("fold == 0")
+        mouse, _, _ = fold_data(_read(snakemake.input.mouse), mouse_fold, layout, meta["classes"])
+        mouse_train = mouse["train"]
+    model, history = run_strategy(
+        w.strategy, human, len(classes), pretrained, mouse_train, settings, seed + 1000 * fold_no, device
+    )
+    test = predictions(model, human["test"], ids["test"], classes, "human", device)
+    test.insert(0, "fold", fold_no)
+    test.insert(0, "seed", seed)
+    test.to_csv(snakemake.output.predictions, sep="\t", index=False)
+    pd.DataFrame(history).to_csv(snakemake.output.epochs, sep="\t", index=False)
+    metrics = fold_metrics(test.true.to_numpy(), test.pred.to_numpy(), classes)
+    Path(snakemake.output.metrics).write_text(
+        json.dumps({"strategy": w.strategy, "seed": seed, "fold": fold_no, **metrics}, indent=1)
+    )
+    log.info("%s seed %d fold %d on %s: macro-F1 %.3f", w.strategy, seed, fold_no, device, metrics["macro_f1"])
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 (injected by Snakemake)

@@ -1,0 +1,176 @@
+"""Training loops, determinism, devices and checkpoints for the attention BiLSTM.
+
+Deterministic on the CPU: every RNG is seeded from the job's seed, ``torch.use_deterministic_algorithms(True)``, and
+batches come from a seeded generator, so the same seed gives identical metrics. A GPU is used when present.
+Checkpoints are plain dicts of tensors and builtins, loaded with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+from torch import nn
+
+from .model import AttentionBiLSTM, ModelConfig
+
+CHECKPOINT_FORMAT = "patchseq_ml.bilstm.v1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message names the file."""
+
+
+def seed_everything(seed: int, threads: int = 1) -> None:
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (libraries that still draw from the legacy global state)
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=False)
+
+
+def pick_device() -> torch.device:
+    """The first GPU when one is present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class TaskData:
+    """One task's cells: x (cells, steps, width), mask (cells, steps), y (cells,) class indices."""
+
+    x: np.ndarray
+    mask: np.ndarray
+    y: np.ndarray
+
+    def tensors(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return (
+            torch.as_tensor(self.x, device=device),
+            torch.as_tensor(self.mask, device=device),
+            torch.as_tensor(self.y, dtype=torch.long, device=device),
+        )
+
+
+def class_weights(y: np.ndarray, n_classes: int, mode: str | None) -> torch.Tensor | None:
+    """'balanced' weights n / (k * count) per class, or None."""
+    if mode != "balanced":
+        return None
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    return torch.tensor(len(y) / (n_classes * np.maximum(counts, 1.0)), dtype=torch.float32)
+
+
+def predict_proba(model: AttentionBiLSTM, data: TaskData, head: str, device: torch.device) -> np.ndarray:
+    model.eval()
+    x, mask, _ = data.tensors(device)
+    with torch.no_grad():
+        return torch.softmax(model(x, mask, head), dim=1).cpu().numpy()
+
+
+def macro_f1(model: AttentionBiLSTM, data: TaskData, head: str, device: torch.device) -> float:
+    pred = predict_proba(model, data, head, device).argmax(axis=1)
+    return float(f1_score(data.y, pred, average="macro", labels=np.arange(model.config.heads[head])))
+
+
+def train(
+    model: AttentionBiLSTM,
+    tasks: dict[str, TaskData],
+    val: TaskData,
+    val_head: str,
+    optim: dict,
+    seed: int,
+    device: torch.device,
+    loss_weights: dict[str, float] | None = None,
+    frozen_epochs: int = 0,
+    freeze_encoder: bool = False,
+) -> list[dict]:
+    """Train on every task at once (loss = sum of weight * cross-entropy), early-stop on validation macro-F1 of
+    ``val_head`` and restore the best weights. ``optim``: lr, weight_decay, clip, batch_size, max_epochs, patience,
+    class_weight. The encoder is frozen for the first ``frozen_epochs`` epochs (always, with ``freeze_encoder``).
+    Returns one row of metrics per epoch."""
+    model.to(device)
+    loss_weights = loss_weights or dict.fromkeys(tasks, 1.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
+    generator = torch.Generator().manual_seed(seed)
+    losses = {
+        name: nn.CrossEntropyLoss(
+            weight=_on(class_weights(t.y, model.config.heads[name], optim["class_weight"]), device)
+        )
+        for name, t in tasks.items()
+    }
+    tensors = {name: t.tensors(device) for name, t in tasks.items()}
+    best, best_score, best_epoch, waited, history = None, -1.0, 0, 0, []
+    for epoch in range(1, optim["max_epochs"] + 1):
+        frozen = freeze_encoder or epoch <= frozen_epochs
+        for p in model.encoder_parameters():
+            p.requires_grad_(not frozen)
+        model.train()
+        total = 0.0
+        batches = {
+            name: torch.randperm(len(t.y), generator=generator).split(optim["batch_size"]) for name, t in tasks.items()
+        }
+        for step in range(max(len(b) for b in batches.values())):
+            opt.zero_grad()
+            loss = torch.zeros((), device=device)
+            for name, order in batches.items():
+                index = order[step % len(order)].to(device)
+                x, mask, y = (t[index] for t in tensors[name])
+                loss = loss + loss_weights[name] * losses[name](model(x, mask, name), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), optim["clip"])
+            opt.step()
+            total += float(loss)
+        score = macro_f1(model, val, val_head, device)
+        history.append({"epoch": epoch, "train_loss": total, "val_macro_f1": score, "encoder_frozen": frozen})
+        if score > best_score:
+            best, best_score, best_epoch, waited = copy.deepcopy(model.state_dict()), score, epoch, 0
+        else:
+            waited += 1
+            if waited >= optim["patience"] and epoch > frozen_epochs:
+                break
+    model.load_state_dict(best)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    history.append(
+        {
+            "epoch": best_epoch,
+            "train_loss": np.nan,
+            "val_macro_f1": best_score,
+            "encoder_frozen": False,
+            "restored_best": True,
+        }
+    )
+    return history
+
+
+def _on(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return None if tensor is None else tensor.to(device)
+
+
+def save_checkpoint(path: Path, model: AttentionBiLSTM, metadata: dict) -> None:
+    """State dict + model config + metadata (seed, classes, features, standardisation, metrics...), atomically."""
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "model_config": model.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "metadata": metadata,
+    }
+    tmp = Path(path).with_suffix(".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: str | Path) -> tuple[AttentionBiLSTM, dict]:
+    """Rebuild the network from the checkpoint's own config (never from the run's config) and load its weights."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 (torch raises many types for a corrupted or foreign file)
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint")
+    model = AttentionBiLSTM(ModelConfig(**payload["model_config"]))
+    model.load_state_dict(payload["state_dict"])
+    return model, payload["metadata"]

@@ -1,0 +1,122 @@
+"""Pretraining on mouse and the four ways of reaching human cells, on the very same human folds as the baselines.
+
+- ``scratch``: human cells only;
+- ``head``: the pretrained mouse encoder, frozen, with a new human head;
+- ``full``: encoder initialised from mouse, ``warmup_frozen_epochs`` with it frozen, then everything trained;
+- ``joint``: shared encoder with the mouse head and a new human head trained on L_human + lambda * L_mouse, then
+  human-only fine-tuning (the study's reported method).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .model import AttentionBiLSTM, ModelConfig
+from .sequences import SequenceLayout, Standardiser, to_sequences
+from .training import TaskData, predict_proba, train
+
+STRATEGIES = ("scratch", "head", "full", "joint")
+
+
+class ConfigMismatchError(ValueError):
+    """The run's model settings disagree with the pretrained checkpoint's architecture."""
+
+
+def fold_data(
+    table: pd.DataFrame, fold: pd.DataFrame, layout: SequenceLayout, classes: list[str]
+) -> tuple[dict[str, TaskData], Standardiser, dict[str, list[str]]]:
+    """TaskData per role (train/val/test) of one fold, standardised with the training cells; cell ids per role."""
+    indexed = table.set_index("cell_id")
+    ids = {role: fold.loc[fold.role == role, "cell_id"].tolist() for role in ("train", "val", "test")}
+    scaler = Standardiser.fit(indexed.loc[ids["train"]], layout)
+    index = {c: k for k, c in enumerate(classes)}
+    data = {}
+    for role, cells in ids.items():
+        x, mask = to_sequences(indexed.loc[cells], layout, scaler)
+        y = np.array([index[c] for c in indexed.loc[cells, "subclass"]], dtype=np.int64)
+        data[role] = TaskData(x, mask, y)
+    return data, scaler, ids
+
+
+def check_architecture(checkpoint_config: ModelConfig, requested: dict) -> None:
+    """Refuse a run whose model settings differ from the checkpoint it fine-tunes."""
+    saved = checkpoint_config.to_dict()
+    diffs = [f"{k}={requested[k]!r} (checkpoint: {saved[k]!r})" for k in requested if saved.get(k) != requested[k]]
+    if diffs:
+        raise ConfigMismatchError(
+            "model settings differ from the pretrained checkpoint: " + ", ".join(diffs) + "; rerun pretraining"
+        )
+
+
+def with_new_head(model: AttentionBiLSTM, name: str, n_classes: int, seed: int) -> AttentionBiLSTM:
+    """A copy of ``model`` with an extra freshly initialised head (its architecture otherwise unchanged)."""
+    config = ModelConfig(**{**model.config.to_dict(), "heads": {**model.config.heads, name: n_classes}})
+    torch.manual_seed(seed)
+    new = AttentionBiLSTM(config)
+    state = new.state_dict()
+    state.update({k: v for k, v in model.state_dict().items() if k in state})
+    new.load_state_dict(state)
+    return new
+
+
+def run_strategy(
+    strategy: str,
+    human: dict[str, TaskData],
+    n_human_classes: int,
+    pretrained: AttentionBiLSTM | None,
+    mouse_train: TaskData | None,
+    settings: dict,
+    seed: int,
+    device: torch.device,
+) -> tuple[AttentionBiLSTM, list[dict]]:
+    """Train one strategy; ``settings`` holds ``model``, ``pretrain`` (optimiser) and ``finetune`` (its delta)."""
+    base = settings["pretrain"]
+    tune = {**base, **{k: v for k, v in settings["finetune"].items() if k in base}}
+    if strategy == "scratch":
+        torch.manual_seed(seed)
+        config = ModelConfig(
+            human["train"].x.shape[2], human["train"].x.shape[1], {"human": n_human_classes}, **settings["model"]
+        )
+        model = AttentionBiLSTM(config)
+        return model, train(model, {"human": human["train"]}, human["val"], "human", base, seed, device)
+    model = with_new_head(pretrained, "human", n_human_classes, seed)
+    if strategy == "head":
+        return model, train(
+            model, {"human": human["train"]}, human["val"], "human", tune, seed, device, freeze_encoder=True
+        )
+    if strategy == "full":
+        warmup = int(settings["finetune"]["warmup_frozen_epochs"])
+        return model, train(
+            model, {"human": human["train"]}, human["val"], "human", tune, seed, device, frozen_epochs=warmup
+        )
+    if strategy == "joint":
+        joint = {**tune, "lr": settings["finetune"]["joint_lr"]}
+        weights = {"human": 1.0, "mouse": float(settings["finetune"]["joint_mouse_weight"])}
+        history = train(
+            model,
+            {"human": human["train"], "mouse": mouse_train},
+            human["val"],
+            "human",
+            joint,
+            seed,
+            device,
+            loss_weights=weights,
+        )
+        polish = {**tune, "lr": settings["finetune"]["joint_finetune_lr"]}
+        history += train(model, {"human": human["train"]}, human["val"], "human", polish, seed + 1, device)
+        return model, history
+    raise ValueError(f"unknown strategy {strategy!r} (known: {STRATEGIES})")
+
+
+def predictions(
+    model: AttentionBiLSTM, data: TaskData, ids: list[str], classes: list[str], head: str, device: torch.device
+) -> pd.DataFrame:
+    proba = predict_proba(model, data, head, device)
+    out = pd.DataFrame(
+        {"cell_id": ids, "true": [classes[i] for i in data.y], "pred": [classes[i] for i in proba.argmax(axis=1)]}
+    )
+    for k, cls in enumerate(classes):
+        out[f"p_{cls}"] = proba[:, k]
+    return out

@@ -1,0 +1,60 @@
+"""The report's BiLSTM and transfer section: human results of every strategy and the forest on identical folds,
+paired differences with CIs and Wilcoxon p-values, and mouse pretraining, beside the study's numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import html
+
+STUDY = pd.DataFrame(
+    [
+        ("mouse", "BiLSTM + attention (5 classes)", 0.874, 0.915),
+        ("human", "BiLSTM + attention from scratch", 0.669, 0.780),
+        ("human", "human-only baseline in the transfer experiment", 0.658, 0.771),
+        ("human", "transfer: joint mouse+human, then human fine-tune", 0.680, 0.791),
+    ],
+    columns=["species", "setting (arXiv 2603.11000)", "macro-F1", "accuracy"],
+).set_index(["species", "setting (arXiv 2603.11000)"])
+
+
+def _fmt(row: pd.Series) -> str:
+    return f"{row['mean']:.3f} ± {row['sd']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+
+
+def build(summary: pd.DataFrame, paired: pd.DataFrame, pretrain: pd.DataFrame, layout_note: str) -> str:
+    """``summary``: metrics_summary rows with a ``method`` column; ``paired``: paired differences;
+    ``pretrain``: one row per seed of mouse test metrics."""
+    rows = []
+    for method, group in summary.groupby("method", sort=False):
+        by_metric = group.set_index("metric")
+        rows.append(
+            {"method": method, **{m: _fmt(by_metric.loc[m]) for m in ("accuracy", "balanced_accuracy", "macro_f1")}}
+        )
+    f1 = summary[summary.metric.str.startswith("f1_")].pivot_table(index="method", columns="metric", values="mean")
+    f1.columns = [c.removeprefix("f1_") for c in f1.columns]
+    mouse = {
+        "seeds": len(pretrain),
+        "mouse test macro-F1": f"{pretrain.macro_f1.mean():.3f} ± "
+        f"{pretrain.macro_f1.std(ddof=1) if len(pretrain) > 1 else 0:.3f}",
+        "mouse test accuracy": f"{pretrain.accuracy.mean():.3f}",
+    }
+    return html.section(
+        "Attention BiLSTM and mouse -> human transfer",
+        html.paragraph(layout_note, "note"),
+        html.paragraph(
+            "Human test folds, identical for every method (mean ± SD over seed x fold, 95 % bootstrap CI):", "note"
+        ),
+        html.table(pd.DataFrame(rows).set_index("method")),
+        html.paragraph(
+            "Paired differences in macro-F1 on the same (seed, fold) test sets, Wilcoxon signed-rank:", "note"
+        ),
+        html.table(paired.set_index(["method", "reference"]), "{:.3g}"),
+        html.paragraph("Per-class F1 (mean over runs):", "note"),
+        html.table(f1),
+        html.paragraph("Mouse pretraining (first split of each seed, test set):", "note"),
+        html.table(pd.DataFrame([mouse]).set_index("seeds")),
+        html.paragraph("The study's numbers (mean ± SD over 10 runs there):", "note"),
+        html.table(STUDY),
+        anchor="transfer",
+    )

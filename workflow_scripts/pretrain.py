@@ -1,0 +1,51 @@
+"""Rule pretrain: the attention BiLSTM on mouse cells (one seed) -> checkpoint, per-epoch and final metrics."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from patchseq_ml.learn.evaluation import fold_metrics
+from patchseq_ml.learn.model import AttentionBiLSTM, ModelConfig
+from patchseq_ml.learn.sequences import layout_from_patterns
+from patchseq_ml.learn.training import pick_device, save_checkpoint, seed_everything, train
+from patchseq_ml.learn.transfer import fold_data, predictions
+from patchseq_ml.logging_utils import rule_log, setup_logging
+
+
+def main(snakemake) -> None:
+    log = setup_logging(rule_log(snakemake))
+    seed, settings = int(snakemake.wildcards.seed), snakemake.params.settings
+    seed_everything(seed, snakemake.threads)
+    device = pick_device()
+    table = pd.read_csv(snakemake.input.features, sep="\t", dtype={"cell_id": str, "subclass": str})
+    splits = pd.read_csv(snakemake.input.splits, sep="\t", dtype={"cell_id": str})
+    fold = splits[splits.fold == 0]  # pretraining uses the first split of this seed
+    classes = sorted(fold.loc[fold.role.isin(["train", "val", "test"]), "subclass"].unique())
+    layout = layout_from_patterns([c for c in table.columns[4:]], settings["sequence_families"])
+    data, scaler, ids = fold_data(table, fold, layout, classes)
+    config = ModelConfig(layout.width, len(layout.families), {"mouse": len(classes)}, **settings["model"])
+    model = AttentionBiLSTM(config)
+    history = train(model, {"mouse": data["train"]}, data["val"], "mouse", settings["pretrain"], seed, device)
+    test = predictions(model, data["test"], ids["test"], classes, "mouse", device)
+    metrics = fold_metrics(test.true.to_numpy(), test.pred.to_numpy(), classes)
+    best_epoch = int(history[-1]["epoch"])
+    metadata = {
+        "seed": seed,
+        "classes": classes,
+        "layout": layout.to_dict(),
+        "scaler": scaler.to_dict(),
+        "best_epoch": best_epoch,
+        "test_metrics": metrics,
+        "settings": json.dumps(settings, sort_keys=True),
+        "split": "fold 0 of " + Path(snakemake.input.splits).name,
+        "device": str(device),
+    }
+    save_checkpoint(Path(snakemake.output.checkpoint), model, metadata)
+    pd.DataFrame(history).to_csv(snakemake.output.epochs, sep="\t", index=False)
+    Path(snakemake.output.metrics).write_text(json.dumps({"seed": seed, "best_epoch": best_epoch, **metrics}, indent=1))
+    log.info("mouse seed %d on %s: best epoch %d, test macro-F1 %.3f", seed, device, best_epoch, metrics["macro_f1"])
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 (injected by Snakemake)
