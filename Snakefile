@@ -56,3 +56,4 @@ rule baseline:
 rule transfer:
     input:
         "results/finetune/human/paired_differences.tsv",
+        "results/learning_curve/human/learning_curve.tsv",

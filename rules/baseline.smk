@@ -23,7 +23,7 @@ rule fit_baseline:
     input:
         features="results/features/{species}/features.tsv",
         splits="results/splits/{species}/seed{seed}.tsv",
-        code=library("learn/baselines.py"),
+        code=library("learn/baselines.py", "learn/splits.py"),
     output:
         predictions="results/baseline/{species}/{model}/seed{seed}/fold{fold}.tsv",
     log:
@@ -38,6 +38,7 @@ rule fit_baseline:
         runtime=20,
     params:
         settings=config["baseline"],
+        fraction=1.0,
     script:
         "../workflow_scripts/fit_baseline.py"
 

@@ -21,6 +21,7 @@ wildcard_constraints:
     model="|".join(config["baseline"]["models"]),
     kind="features|labels",
     strategy="|".join(config["bilstm"]["strategies"]),
+    fraction=r"0\.\d+",
 
 
 def repo_path(path):
@@ -214,3 +215,65 @@ def forest_predictions():
         for seed in config["splits"]["seeds"]
         for fold in range(n_folds("human"))
     ]
+
+
+def finetune_attention():
+    """Attention tables of the strategies that use attention (all but `head` train their own), strategy-major."""
+    return [
+        p.replace("predictions.tsv", "attention.tsv") for p in finetune_predictions()
+    ]
+
+
+def wildcard_fraction(wildcards):
+    return float(wildcards.fraction)
+
+
+def learning_curve_methods():
+    """(method, path pattern) of each learning-curve method: the chosen strategies and the forest."""
+    lc = config["learning_curve"]
+    methods = [
+        (s, "results/learning_curve/human/{m}/frac{f}/seed{s}/fold{k}/predictions.tsv")
+        for s in lc["strategies"]
+    ]
+    return methods + [
+        ("rf", "results/learning_curve/human/{m}/frac{f}/seed{s}/fold{k}.tsv")
+    ]
+
+
+def learning_curve_keys():
+    """(method, fraction) of every learning-curve file, in the order of ``learning_curve_predictions``."""
+    lc = config["learning_curve"]
+    return [
+        (m, f)
+        for m, _ in learning_curve_methods()
+        for f in lc["fractions"]
+        for s in lc["seeds"]
+        for k in range(n_folds("human"))
+    ]
+
+
+def learning_curve_predictions():
+    lc = config["learning_curve"]
+    return [
+        pattern.format(m=m, f=f, s=s, k=k)
+        for m, pattern in learning_curve_methods()
+        for f in lc["fractions"]
+        for s in lc["seeds"]
+        for k in range(n_folds("human"))
+    ]
+
+
+def learning_curve_full_predictions():
+    """The full-data runs of the same methods, seeds and folds (fraction 1.0 of the curve)."""
+    lc = config["learning_curve"]
+    files = []
+    for method, _ in learning_curve_methods():
+        for s in lc["seeds"]:
+            for k in range(n_folds("human")):
+                if method == "rf":
+                    files.append(f"results/baseline/human/rf/seed{s}/fold{k}.tsv")
+                else:
+                    files.append(
+                        f"results/finetune/human/{method}/seed{s}/fold{k}/predictions.tsv"
+                    )
+    return files

@@ -30,6 +30,8 @@ rule report:
         alignment="results/features/aligned/alignment_report.tsv",
         transfer_summary="results/finetune/human/metrics_summary.tsv",
         transfer_paired="results/finetune/human/paired_differences.tsv",
+        attention_by_class="results/finetune/attention_by_class.tsv",
+        learning_curve="results/learning_curve/human/learning_curve.tsv",
         pretrain=expand(
             "results/pretrain/mouse/seed{seed}/metrics.json",
             seed=config["splits"]["seeds"],

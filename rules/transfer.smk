@@ -15,6 +15,7 @@ rule pretrain:
         checkpoint="results/pretrain/mouse/seed{seed}/checkpoint.pt",
         epochs="results/pretrain/mouse/seed{seed}/epochs.tsv",
         metrics="results/pretrain/mouse/seed{seed}/metrics.json",
+        attention="results/pretrain/mouse/seed{seed}/attention.tsv",
     log:
         "results/logs/pretrain/mouse_seed{seed}.log",
     benchmark:
@@ -49,6 +50,7 @@ rule finetune:
         predictions="results/finetune/human/{strategy}/seed{seed}/fold{fold}/predictions.tsv",
         epochs="results/finetune/human/{strategy}/seed{seed}/fold{fold}/epochs.tsv",
         metrics="results/finetune/human/{strategy}/seed{seed}/fold{fold}/metrics.json",
+        attention="results/finetune/human/{strategy}/seed{seed}/fold{fold}/attention.tsv",
     log:
         "results/logs/finetune/{strategy}/seed{seed}_fold{fold}.log",
     benchmark:
@@ -62,6 +64,7 @@ rule finetune:
         gpu=gpu_request(),
     params:
         settings=bilstm_settings(),
+        fraction=1.0,
     script:
         "../workflow_scripts/finetune.py"
 
@@ -69,12 +72,18 @@ rule finetune:
 rule evaluate_transfer:
     input:
         finetune=finetune_predictions(),
+        attention=finetune_attention(),
+        mouse_attention=expand(
+            "results/pretrain/mouse/seed{seed}/attention.tsv",
+            seed=config["splits"]["seeds"],
+        ),
         forest=forest_predictions(),
         code=library("learn/evaluation.py", "learn/paired_stats.py"),
     output:
         per_fold="results/finetune/human/metrics_per_fold.tsv",
         summary="results/finetune/human/metrics_summary.tsv",
         paired="results/finetune/human/paired_differences.tsv",
+        attention="results/finetune/attention_by_class.tsv",
     log:
         "results/logs/evaluate_transfer/evaluate_transfer.log",
     benchmark:
@@ -86,3 +95,52 @@ rule evaluate_transfer:
         forest="forest",
     script:
         "../workflow_scripts/evaluate_transfer.py"
+
+
+# The learning curve: the same test folds, a stratified fraction of each training fold.
+
+
+use rule finetune as learning_curve_finetune with:
+    output:
+        predictions="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/predictions.tsv",
+        epochs="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/epochs.tsv",
+        metrics="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/metrics.json",
+        attention="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/attention.tsv",
+    log:
+        "results/logs/learning_curve_finetune/{strategy}/frac{fraction}_seed{seed}_fold{fold}.log",
+    benchmark:
+        "results/benchmarks/learning_curve_finetune/{strategy}/frac{fraction}_seed{seed}_fold{fold}.tsv"
+    params:
+        settings=bilstm_settings(),
+        fraction=wildcard_fraction,
+
+
+use rule fit_baseline as learning_curve_forest with:
+    output:
+        predictions="results/learning_curve/{species}/{model}/frac{fraction}/seed{seed}/fold{fold}.tsv",
+    log:
+        "results/logs/learning_curve_forest/{species}/{model}/frac{fraction}_seed{seed}_fold{fold}.log",
+    benchmark:
+        "results/benchmarks/learning_curve_forest/{species}/{model}/frac{fraction}_seed{seed}_fold{fold}.tsv"
+    params:
+        settings=config["baseline"],
+        fraction=wildcard_fraction,
+
+
+rule evaluate_learning_curve:
+    input:
+        predictions=learning_curve_predictions(),
+        full=learning_curve_full_predictions(),
+        code=library("learn/evaluation.py"),
+    output:
+        curve="results/learning_curve/human/learning_curve.tsv",
+    log:
+        "results/logs/evaluate_learning_curve/evaluate_learning_curve.log",
+    benchmark:
+        "results/benchmarks/evaluate_learning_curve/evaluate_learning_curve.tsv"
+    conda:
+        "../envs/sklearn.yaml"
+    params:
+        curve_keys=learning_curve_keys(),
+    script:
+        "../workflow_scripts/evaluate_learning_curve.py"

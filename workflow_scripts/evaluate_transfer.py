@@ -30,6 +30,14 @@ def main(snakemake) -> None:
     pd.concat(summaries, ignore_index=True).to_csv(snakemake.output.summary, sep="\t", index=False)
     paired = pd.concat([paired_differences(per_fold, ref) for ref in ("scratch", snakemake.params.forest)])
     paired.to_csv(snakemake.output.paired, sep="\t", index=False)
+    attention = [
+        pd.read_csv(p, sep="\t").assign(species="human", method=p.split("/")[-4]) for p in snakemake.input.attention
+    ]
+    attention += [
+        pd.read_csv(p, sep="\t").assign(species="mouse", method="pretrain") for p in snakemake.input.mouse_attention
+    ]
+    mean_attention = pd.concat(attention).groupby(["species", "method", "class"]).mean().reset_index()
+    mean_attention.to_csv(snakemake.output.attention, sep="\t", index=False)
     log.info("\n%s", paired.to_string(index=False))
 
 

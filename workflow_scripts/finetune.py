@@ -7,8 +7,9 @@ import pandas as pd
 
 from patchseq_ml.learn.evaluation import fold_metrics
 from patchseq_ml.learn.sequences import SequenceLayout
+from patchseq_ml.learn.splits import subsample_training
 from patchseq_ml.learn.training import load_checkpoint, pick_device, seed_everything
-from patchseq_ml.learn.transfer import check_architecture, fold_data, predictions, run_strategy
+from patchseq_ml.learn.transfer import attention_by_class, check_architecture, fold_data, predictions, run_strategy
 from patchseq_ml.logging_utils import rule_log, setup_logging
 
 
@@ -26,7 +27,7 @@ def main(snakemake) -> None:
     check_architecture(pretrained.config, settings["model"])
     layout = SequenceLayout(**meta["layout"])
     splits = _read(snakemake.input.human_splits)
-    fold = splits[splits.fold == fold_no]
+    fold = subsample_training(splits[splits.fold == fold_no], snakemake.params.fraction, seed + 1000 * fold_no)
     classes = sorted(fold.loc[fold.role.isin(["train", "val", "test"]), "subclass"].unique())
     human, _, ids = fold_data(_read(snakemake.input.human), fold, layout, classes)
     mouse_train = None
@@ -42,11 +43,21 @@ def main(snakemake) -> None:
     test.insert(0, "seed", seed)
     test.to_csv(snakemake.output.predictions, sep="\t", index=False)
     pd.DataFrame(history).to_csv(snakemake.output.epochs, sep="\t", index=False)
+    attention = attention_by_class(model, human["test"], classes, layout.family_names, device)
+    attention.to_csv(snakemake.output.attention, sep="\t")
     metrics = fold_metrics(test.true.to_numpy(), test.pred.to_numpy(), classes)
     Path(snakemake.output.metrics).write_text(
         json.dumps({"strategy": w.strategy, "seed": seed, "fold": fold_no, **metrics}, indent=1)
     )
-    log.info("%s seed %d fold %d on %s: macro-F1 %.3f", w.strategy, seed, fold_no, device, metrics["macro_f1"])
+    log.info(
+        "%s seed %d fold %d (%d training cells) on %s: macro-F1 %.3f",
+        w.strategy,
+        seed,
+        fold_no,
+        len(human["train"].y),
+        device,
+        metrics["macro_f1"],
+    )
 
 
 if __name__ == "__main__":

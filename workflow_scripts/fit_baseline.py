@@ -3,6 +3,7 @@
 import pandas as pd
 
 from patchseq_ml.learn.baselines import build_model, fit_predict, usable_features
+from patchseq_ml.learn.splits import subsample_training
 from patchseq_ml.logging_utils import rule_log, setup_logging
 
 
@@ -11,7 +12,9 @@ def main(snakemake) -> None:
     w, settings = snakemake.wildcards, snakemake.params.settings
     table = pd.read_csv(snakemake.input.features, sep="\t", dtype={"cell_id": str, "subclass": str})
     splits = pd.read_csv(snakemake.input.splits, sep="\t", dtype={"cell_id": str})
-    fold = splits[splits.fold == int(w.fold)]
+    fold = subsample_training(
+        splits[splits.fold == int(w.fold)], snakemake.params.fraction, int(w.seed) + 1000 * int(w.fold)
+    )
     features, dropped = usable_features(table, settings["max_missing"])
     for name, reason in dropped.items():
         log.info("feature %s dropped: %s", name, reason)

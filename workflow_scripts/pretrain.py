@@ -9,7 +9,7 @@ from patchseq_ml.learn.evaluation import fold_metrics
 from patchseq_ml.learn.model import AttentionBiLSTM, ModelConfig
 from patchseq_ml.learn.sequences import layout_from_patterns
 from patchseq_ml.learn.training import pick_device, save_checkpoint, seed_everything, train
-from patchseq_ml.learn.transfer import fold_data, predictions
+from patchseq_ml.learn.transfer import attention_by_class, fold_data, predictions
 from patchseq_ml.logging_utils import rule_log, setup_logging
 
 
@@ -43,6 +43,9 @@ def main(snakemake) -> None:
     }
     save_checkpoint(Path(snakemake.output.checkpoint), model, metadata)
     pd.DataFrame(history).to_csv(snakemake.output.epochs, sep="\t", index=False)
+    attention_by_class(model, data["test"], classes, layout.family_names, device).to_csv(
+        snakemake.output.attention, sep="\t"
+    )
     Path(snakemake.output.metrics).write_text(json.dumps({"seed": seed, "best_epoch": best_epoch, **metrics}, indent=1))
     log.info("mouse seed %d on %s: best epoch %d, test macro-F1 %.3f", seed, device, best_epoch, metrics["macro_f1"])
 

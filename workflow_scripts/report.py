@@ -12,7 +12,7 @@ from patchseq_ml.present.data_report import SpeciesTables, data_sections, proven
 
 
 def _tsv(path: str) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\\t", dtype={"cell_id": str, "exclusion": str, "subclass": str})
+    return pd.read_csv(path, sep="\t", dtype={"cell_id": str, "exclusion": str, "subclass": str})
 
 
 def _species_tables(inputs, species: list[str]) -> dict[str, SpeciesTables]:
@@ -34,18 +34,17 @@ def main(snakemake) -> None:
     sections = data_sections(_species_tables(snakemake.input, p.species), p.features, p.colours, figures)
     summaries = {key: _tsv(path) for key, path in zip(p.baseline_keys, snakemake.input.baseline_summaries)}
     confusions = {
-        key: pd.read_csv(path, sep="\\t", index_col=0)
+        key: pd.read_csv(path, sep="\t", index_col=0)
         for key, path in zip(p.baseline_keys, snakemake.input.baseline_confusions)
     }
     sections.append(baseline_section.alignment(_tsv(snakemake.input.alignment)))
     sections.append(baseline_section.build(summaries, confusions, figures, p.class_map, p.n_seeds))
     pretrain = pd.DataFrame([json.loads(Path(path).read_text()) for path in snakemake.input.pretrain])
     note = "Sequence steps (families of aligned features): " + "; ".join(f"{k}: {v}" for k, v in p.families.items())
-    sections.append(
-        transfer_section.build(
-            _tsv(snakemake.input.transfer_summary), _tsv(snakemake.input.transfer_paired), pretrain, note
-        )
-    )
+    attention = pd.read_csv(snakemake.input.attention_by_class, sep="\t")
+    curve = pd.read_csv(snakemake.input.learning_curve, sep="\t")
+    summary, paired = _tsv(snakemake.input.transfer_summary), _tsv(snakemake.input.transfer_paired)
+    sections.append(transfer_section.build(summary, paired, pretrain, attention, curve, note, figures))
     sections.append(provenance_section(p.provenance))
     report = Path(snakemake.output.html)
     report.write_text(html.page("Patch-seq electrophysiology -> transcriptomic subclass", sections))

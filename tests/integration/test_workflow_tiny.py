@@ -166,3 +166,12 @@ def test_transfer_study_runs_every_strategy_on_the_baseline_folds(run):
         assert set(predictions.cell_id) == test_cells
     html = (run / "results/report/report.html").read_text()
     assert "Attention BiLSTM and mouse -&gt; human transfer" in html or "mouse -> human transfer" in html
+
+
+def test_learning_curve_covers_every_fraction_and_method(run):
+    curve = _tsv(run / "results/learning_curve/human/learning_curve.tsv")
+    assert set(curve.method) == {"scratch", "joint", "rf"}
+    assert sorted(curve.fraction.unique()) == [0.1, 0.25, 0.5, 1.0]
+    attention = _tsv(run / "results/finetune/attention_by_class.tsv")
+    families = [c for c in attention.columns if c not in ("species", "method", "class")]
+    np.testing.assert_allclose(attention[families].sum(axis=1), 1.0, atol=1e-5)  # weights over present families

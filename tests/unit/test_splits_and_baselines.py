@@ -126,3 +126,15 @@ def test_metrics_and_bootstrap():
     per_fold = pd.DataFrame({"seed": [0, 0, 1], "fold": [0, 1, 0], "macro_f1": [0.5, 0.7, 0.6], "n_test": 10})
     row = summarise(per_fold).set_index("metric").loc["macro_f1"]
     assert row["mean"] == pytest.approx(0.6) and row["sd"] == pytest.approx(0.1) and row["n"] == 3
+
+
+def test_training_subsample_is_stratified_and_leaves_test_cells_alone():
+    from patchseq_ml.learn.splits import subsample_training
+
+    fold = make_splits(_cells(400), KFOLD, 0).query("fold == 1")
+    small = subsample_training(fold, 0.25, seed=4)
+    train, full_train = small[small.role == "train"], fold[fold.role == "train"]
+    assert len(train) == pytest.approx(0.25 * len(full_train), abs=4)
+    assert set(train.subclass) == set(full_train.subclass)
+    pd.testing.assert_frame_equal(small[small.role.isin(["val", "test"])], fold[fold.role.isin(["val", "test"])])
+    assert subsample_training(fold, 0.25, seed=4).equals(small)

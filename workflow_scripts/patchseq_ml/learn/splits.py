@@ -63,3 +63,19 @@ def min_cells_per_class(scheme: dict) -> int:
 
 def n_folds(scheme: dict) -> int:
     return int(scheme["folds"]) if scheme["kind"] == "kfold" else 1
+
+
+def subsample_training(fold: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
+    """Keep a stratified ``fraction`` of the fold's training cells (at least one per class); the others get role
+    ``unused``. Validation and test cells are untouched, so scores stay comparable across fractions."""
+    if fraction >= 1.0:
+        return fold
+    fold = fold.copy()
+    train = fold[fold.role == "train"]
+    rng = np.random.default_rng(seed)
+    keep = []
+    for _, group in train.groupby("subclass", sort=True):
+        n = max(1, int(round(fraction * len(group))))
+        keep.extend(rng.choice(group.index.to_numpy(), size=n, replace=False))
+    fold.loc[train.index.difference(keep), "role"] = "unused"
+    return fold

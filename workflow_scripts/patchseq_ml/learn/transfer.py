@@ -120,3 +120,16 @@ def predictions(
     for k, cls in enumerate(classes):
         out[f"p_{cls}"] = proba[:, k]
     return out
+
+
+def attention_by_class(
+    model: AttentionBiLSTM, data: TaskData, classes: list[str], family_names: list[str], device: torch.device
+) -> pd.DataFrame:
+    """Mean attention weight of each family over the cells of each true class (rows: class, columns: family)."""
+    model.eval()
+    x, mask, _ = data.tensors(device)
+    with torch.no_grad():
+        _, weights = model.encode(x, mask)
+    frame = pd.DataFrame(weights.cpu().numpy(), columns=family_names)
+    frame["class"] = [classes[i] for i in data.y]
+    return frame.groupby("class").mean()

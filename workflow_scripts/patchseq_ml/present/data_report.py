@@ -35,7 +35,7 @@ def retention(species: str, t: SpeciesTables) -> dict[str, object]:
     labelled = t.features["exclusion"].fillna("") == ""
     return {
         "species": species,
-        "NWB files": len(t.sheet),
+        "cells in": len(t.features),
         "extracted": int(ok.sum()),
         "failed extraction": int((~ok).sum()),
         "excluded (label)": int((~labelled).sum()),

@@ -133,3 +133,35 @@ def confusion_matrices(matrices: dict[str, pd.DataFrame], title: str) -> plt.Fig
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def attention_heatmaps(attention: pd.DataFrame) -> plt.Figure:
+    """Mean attention weight per family (columns) and class (rows), one panel per (species, method)."""
+    groups = list(attention.groupby(["species", "method"], sort=True))
+    fig, axes = plt.subplots(1, len(groups), figsize=(3.3 * len(groups), 2.8), squeeze=False)
+    for ax, ((species, method), frame) in zip(axes[0], groups):
+        values = frame.set_index("class").drop(columns=["species", "method"])
+        ax.imshow(values.to_numpy(float), cmap="viridis", vmin=0, vmax=max(0.5, float(values.to_numpy().max())))
+        for (i, j), w in np.ndenumerate(values.to_numpy(float)):
+            ax.text(j, i, f"{w:.2f}", ha="center", va="center", fontsize=6, color="white")
+        ax.set_xticks(range(values.shape[1]), values.columns, rotation=60, fontsize=7)
+        ax.set_yticks(range(values.shape[0]), values.index)
+        ax.set_title(f"{species}: {method}", fontsize=8)
+    fig.suptitle("mean attention weight per feature family (test cells, by true subclass)")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curve(curve: pd.DataFrame) -> plt.Figure:
+    """Macro-F1 (mean and 95 % CI over seed x fold) against the fraction of human training cells, per method."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    for method, group in curve.groupby("method", sort=True):
+        group = group.sort_values("fraction")
+        ax.plot(group["fraction"] * 100, group["macro_f1"], marker="o", label=method)
+        ax.fill_between(group["fraction"] * 100, group["ci_low"], group["ci_high"], alpha=0.15)
+    ax.set_xscale("log")
+    ax.set_xlabel("human training cells used (% of each training fold)")
+    ax.set_ylabel("test macro-F1")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -3,9 +3,11 @@ paired differences with CIs and Wilcoxon p-values, and mouse pretraining, beside
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
-from . import html
+from . import html, plots
 
 STUDY = pd.DataFrame(
     [
@@ -22,9 +24,19 @@ def _fmt(row: pd.Series) -> str:
     return f"{row['mean']:.3f} ± {row['sd']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
 
 
-def build(summary: pd.DataFrame, paired: pd.DataFrame, pretrain: pd.DataFrame, layout_note: str) -> str:
+def build(
+    summary: pd.DataFrame,
+    paired: pd.DataFrame,
+    pretrain: pd.DataFrame,
+    attention: pd.DataFrame,
+    curve: pd.DataFrame,
+    layout_note: str,
+    figures: Path,
+) -> str:
     """``summary``: metrics_summary rows with a ``method`` column; ``paired``: paired differences;
-    ``pretrain``: one row per seed of mouse test metrics."""
+    ``pretrain``: one row per seed of mouse test metrics; ``attention``: mean attention per family and class."""
+    heatmap = plots.save_figure(plots.attention_heatmaps(attention), figures / "attention_by_class")
+    curve_png = plots.save_figure(plots.learning_curve(curve), figures / "learning_curve")
     rows = []
     for method, group in summary.groupby("method", sort=False):
         by_metric = group.set_index("metric")
@@ -54,6 +66,19 @@ def build(summary: pd.DataFrame, paired: pd.DataFrame, pretrain: pd.DataFrame, l
         html.table(f1),
         html.paragraph("Mouse pretraining (first split of each seed, test set):", "note"),
         html.table(pd.DataFrame([mouse]).set_index("seeds")),
+        html.paragraph(
+            "Learning curve: the same test folds, a stratified fraction of each human training fold "
+            "(100 % = the runs above; rf = the forest):",
+            "note",
+        ),
+        html.image(curve_png, "learning curve"),
+        html.table(curve.set_index(["method", "fraction"]), "{:.3f}"),
+        html.paragraph(
+            "Where the models look: mean attention weight per family, by true subclass "
+            "(an absent family gets zero weight):",
+            "note",
+        ),
+        html.image(heatmap, "attention heatmaps"),
         html.paragraph("The study's numbers (mean ± SD over 10 runs there):", "note"),
         html.table(STUDY),
         anchor="transfer",
