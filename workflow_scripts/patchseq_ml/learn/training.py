@@ -122,7 +122,7 @@ def train(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), optim["clip"])
             opt.step()
-            total += float(loss)
+            total += float(loss.detach())
         score = macro_f1(model, val, val_head, device)
         history.append({"epoch": epoch, "train_loss": total, "val_macro_f1": score, "encoder_frozen": frozen})
         if score > best_score:
