@@ -218,7 +218,7 @@ def forest_predictions():
 
 
 def finetune_attention():
-    """Attention tables of the strategies that use attention (all but `head` train their own), strategy-major."""
+    """Attention per family and class of every fine-tuning run, in the order of ``finetune_predictions``."""
     return [
         p.replace("predictions.tsv", "attention.tsv") for p in finetune_predictions()
     ]

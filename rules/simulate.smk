@@ -10,6 +10,7 @@ rule simulate_batch:
             "acquire/protocol.py",
             "acquire/simulator.py",
             "acquire/simulated_dataset.py",
+            "acquire/cell_ids.py",
             "acquire/nwb_writer.py",
         ),
     output:

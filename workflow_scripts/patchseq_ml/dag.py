@@ -1,4 +1,4 @@
-"""Pure helpers that build the workflow's DAG (run inside the Snakemake process: standard library + numpy only).
+"""Pure helpers that build the workflow's DAG (run inside the Snakemake process: standard library only).
 
 They turn the config into the lists of wildcard values (species, batches, cells) and file paths; tested in
 ``tests/unit/test_dag.py``.
@@ -6,7 +6,7 @@ They turn the config into the lists of wildcard values (species, batches, cells)
 
 from __future__ import annotations
 
-from .acquire.simulated_dataset import batch_ids, cell_ids, cell_index, nwb_relpath
+from .acquire.cell_ids import batch_ids, cell_ids, cell_index, nwb_relpath
 
 SPECIES = ("mouse", "human")
 RAW_SIMULATED = "results/raw/simulated"
