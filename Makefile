@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements.lock | cks
 CORES ?= $(shell nproc)
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: venv run tables test lint unit clean
+.PHONY: venv run tables test lint unit clean ipfx-check
 
 # Idempotent: reinstalls only when requirements change (the stamp carries their checksum).
 $(STAMP): requirements.txt requirements.lock
@@ -26,6 +26,12 @@ tables: $(STAMP)
 	$(SNAKEMAKE) all --cores $(CORES) --directory results/tables \
 		--configfile $(abspath config/config.yaml) $(abspath config/tables.yaml)
 	@echo "Report: $(abspath results/tables/results/report/report.html)"
+
+# IPFX 2.1.2 as reference, in its own venv (.venv-ipfx): fidelity and speed of our extraction on simulated cells
+# (needs `make run` first). IPFX_CELLS cells, alternating human/mouse.
+IPFX_CELLS ?= 20
+ipfx-check: $(STAMP)
+	bash benchmarks/ipfx_check.sh $(IPFX_CELLS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

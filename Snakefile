@@ -1,15 +1,10 @@
 # Patch-seq electrophysiology -> transcriptomic subclass, mouse -> human (reproduces and extends arXiv 2603.11000).
-#
 # Results tree (everything generated lives under results/; delete it to start over):
-#   results/raw/simulated/{species}/      embedded default dataset: NWB files per batch, labels.csv, truth.json
-#   results/sheets/{species}_cells.tsv    the cell sheet: NWB file <-> label <-> subclass
-#   results/features/{species}/           per-cell records (cells/*.json), features/failures/sweep-count tables
-#   results/splits/{species}/seed{seed}.tsv   train/val/test per fold, shared by every model
-#   results/baseline/{species}/{model}/   predictions per seed and fold, metrics, confusion matrix
-#   results/pretrain/mouse/seed{seed}/, results/finetune/human/{strategy}/seed{seed}/fold{fold}/   BiLSTM runs
-#   results/report/                       report.html and figures (PNG + SVG)
+#   results/raw/{simulated,dandi}/{species}/   NWB files (simulated, or downloaded: config/real.yaml), label tables
+#   results/sheets/, results/features/{species}/   cell sheets; per-cell records, features, families, failures
+#   results/splits/, results/baseline/, results/pretrain/, results/finetune/, results/learning_curve/   models
+#   results/report/   report.html and figures (PNG + SVG)
 #   results/logs/{rule}/, results/benchmarks/{rule}/   one log and one benchmark per job
-
 
 from snakemake.utils import min_version
 
@@ -22,9 +17,14 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 
 
-if is_nwb_source():
+if is_simulated():
 
     include: "rules/simulate.smk"
+    include: "rules/features.smk"
+
+elif config["source"] == "dandi":
+
+    include: "rules/dandi.smk"
     include: "rules/features.smk"
 
 else:

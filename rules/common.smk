@@ -2,14 +2,31 @@
 import os
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
 from patchseq_ml import dag  # noqa: E402
+from patchseq_ml.acquire import dandi_assets  # noqa: E402
 
 validate(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
 
 SPECIES = list(dag.SPECIES)
+
+# source: dandi -- the assets of each species (ses- id -> listing row), from the cached listing or the archive
+DANDI_ASSETS = {}
+if config["source"] == "dandi":
+    try:
+        DANDI_ASSETS = {
+            s: {row.session_id: row for row in dag.dandi_assets(config, s)}
+            for s in SPECIES
+        }
+    except (
+        dandi_assets.ArchiveUnreachable,
+        dandi_assets.AssetPathError,
+        dandi_assets.ListingError,
+    ) as error:
+        raise WorkflowError(str(error)) from None
 
 
 wildcard_constraints:
@@ -22,6 +39,7 @@ wildcard_constraints:
     kind="features|labels",
     strategy="|".join(config["bilstm"]["strategies"]),
     fraction=r"0\.\d+",
+    asset=r"sub-[^/]+/sub-[^/]+_icephys\.nwb",
 
 
 def repo_path(path):
@@ -58,18 +76,53 @@ def simulated_batch_files(kind):
     return files
 
 
+def is_simulated():
+    return config["source"] == "simulated"
+
+
+def species_cells(species):
+    """Cell ids (`ses-` ids) of a species: simulated, or listed in the archive."""
+    if config["source"] == "dandi":
+        return list(DANDI_ASSETS[species])
+    return dag.cells(config, species)
+
+
 def species_nwb_paths(wildcards):
+    if config["source"] == "dandi":
+        return [
+            dag.dandi_nwb(config, wildcards.species, row)
+            for row in DANDI_ASSETS[wildcards.species].values()
+        ]
     return [
         dag.simulated_nwb(config, wildcards.species, c)
         for c in dag.cells(config, wildcards.species)
     ]
 
 
+def species_nwb_inputs(wildcards):
+    """What the NWB files of a species come from: downloaded files, or simulation batch folders."""
+    if config["source"] == "dandi":
+        return species_nwb_paths(wildcards)
+    return simulated_batch_dirs(wildcards)
+
+
+def species_label_file(wildcards):
+    if config["source"] == "dandi":
+        return f"results/raw/dandi/{wildcards.species}_labels.csv"
+    return f"results/raw/simulated/{wildcards.species}/labels.csv"
+
+
 def cell_nwb_path(wildcards):
+    if config["source"] == "dandi":
+        row = DANDI_ASSETS[wildcards.species][wildcards.cell]
+        return dag.dandi_nwb(config, wildcards.species, row)
     return dag.simulated_nwb(config, wildcards.species, wildcards.cell)
 
 
-def cell_batch_dir(wildcards):
+def cell_nwb_input(wildcards):
+    """The input that provides a cell's NWB file: the file itself, or its simulation batch folder."""
+    if config["source"] == "dandi":
+        return cell_nwb_path(wildcards)
     batch = dag.batch_of_cell(config, wildcards.species, wildcards.cell)
     return f"results/raw/simulated/{wildcards.species}/batch{batch}"
 
@@ -77,8 +130,41 @@ def cell_batch_dir(wildcards):
 def species_cell_records(wildcards):
     return [
         f"results/features/{wildcards.species}/cells/{c}.json"
-        for c in dag.cells(config, wildcards.species)
+        for c in species_cells(wildcards.species)
     ]
+
+
+def asset_row(wildcards):
+    """The listing row of the asset a download job fetches (plain values: stable params)."""
+    for row in DANDI_ASSETS[wildcards.species].values():
+        if row.path == wildcards.asset:
+            return {
+                "path": row.path,
+                "size": row.size,
+                "sha256": row.sha256,
+                "asset_id": row.asset_id,
+            }
+    raise WorkflowError(
+        f"{wildcards.asset}: not in the {wildcards.species} asset listing"
+    )
+
+
+def dandi_api_url(wildcards):
+    dandiset = config["dandi"]["dandisets"][wildcards.species]
+    return dandiset.get("api_url") or config["dandi"]["api_url"]
+
+
+def dandi_mirror(wildcards):
+    mirror = config["dandi"].get("mirror")
+    return os.path.join(mirror, wildcards.species) if mirror else ""
+
+
+def label_table_spec(wildcards):
+    """A label table's config with its local path resolved against the repository."""
+    spec = dict(config["dandi"]["label_tables"][wildcards.species])
+    if "path" in spec:
+        spec["path"] = repo_path(spec["path"])
+    return spec
 
 
 def species_labels(wildcards):
@@ -91,7 +177,14 @@ def report_provenance():
         "source": config["source"],
         "split seeds": str(config["splits"]["seeds"]),
     }
-    if is_nwb_source():
+    if config["source"] == "dandi":
+        for s in SPECIES:
+            dandiset = config["dandi"]["dandisets"][s]
+            settings[f"{s} dandiset"] = (
+                f"{dandiset['id']} version {dandiset['version']}"
+            )
+            settings[f"{s} cells listed"] = str(len(DANDI_ASSETS[s]))
+    elif is_nwb_source():
         settings["preset"] = config["preset"]
         settings["cells (mouse, human)"] = ", ".join(
             str(dag.n_cells(config, s)) for s in SPECIES
@@ -170,9 +263,10 @@ def report_data_inputs(wildcards):
         inputs["sweep_counts"] = expand(
             "results/features/{species}/sweep_counts.tsv", species=SPECIES
         )
-        inputs["spike_detection"] = expand(
-            "results/features/{species}/spike_detection.tsv", species=SPECIES
-        )
+        if is_simulated():
+            inputs["spike_detection"] = expand(
+                "results/features/{species}/spike_detection.tsv", species=SPECIES
+            )
         inputs["traces"] = expand(
             "results/report/traces/{species}.npz", species=SPECIES
         )

@@ -3,8 +3,8 @@
 
 rule cells_sheet:
     input:
-        labels="results/raw/simulated/{species}/labels.csv",
-        nwb=simulated_batch_dirs,
+        labels=species_label_file,
+        nwb=species_nwb_inputs,
         code=library("acquire/cell_sheet.py"),
     output:
         sheet="results/sheets/{species}_cells.tsv",
@@ -23,7 +23,7 @@ rule cells_sheet:
 
 rule extract_features:
     input:
-        nwb=cell_batch_dir,
+        nwb=cell_nwb_input,
         stimulus_codes=repo_path(config["features"]["stimulus_codes"]),
         code=library(
             "acquire/nwb_reader.py",
@@ -31,6 +31,7 @@ rule extract_features:
             "ephys/spikes.py",
             "ephys/sweep_features.py",
             "ephys/cell_features.py",
+            "ephys/families.py",
         ),
     output:
         cell="results/features/{species}/cells/{cell}.json",
@@ -54,9 +55,10 @@ rule collect_features:
     input:
         cells=species_cell_records,
         sheet="results/sheets/{species}_cells.tsv",
-        code=library("ephys/collect.py"),
+        code=library("ephys/collect.py", "ephys/families.py"),
     output:
         features="results/features/{species}/features.tsv",
+        families="results/features/{species}/families.npz",
         failures="results/features/{species}/failures.tsv",
         sweep_counts="results/features/{species}/sweep_counts.tsv",
     log:
@@ -67,6 +69,7 @@ rule collect_features:
         "../envs/features.yaml"
     params:
         max_failed_fraction=config["features"]["max_failed_fraction"],
+        families=config["features"]["families"],
     script:
         "../workflow_scripts/collect_features.py"
 

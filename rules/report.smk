@@ -5,7 +5,7 @@ rule export_example_traces:
     input:
         features="results/features/{species}/features.tsv",
         sheet="results/sheets/{species}_cells.tsv",
-        nwb=simulated_batch_dirs,
+        nwb=species_nwb_inputs,
         stimulus_codes=repo_path(config["features"]["stimulus_codes"]),
         code=library("present/example_traces.py"),
     output:

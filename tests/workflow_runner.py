@@ -28,10 +28,10 @@ def snakemake(
         str(ROOT / "Snakefile"),
         "-d",
         str(workdir),
+        *args,  # before --configfile, which takes every following word up to the next option
         "--configfile",
         str(ROOT / "config/config.yaml"),
         str(overlay),
-        *args,
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:

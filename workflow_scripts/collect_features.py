@@ -3,9 +3,11 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from patchseq_ml.ephys.collect import check_failed_fraction, collect
+from patchseq_ml.ephys.collect import check_failed_fraction, collect, family_arrays
+from patchseq_ml.ephys.families import family_names, family_widths
 from patchseq_ml.logging_utils import rule_log, setup_logging
 
 
@@ -18,8 +20,16 @@ def main(snakemake) -> None:
     features.to_csv(snakemake.output.features, sep="\t", index=False)
     failures.to_csv(snakemake.output.failures, sep="\t", index=False)
     counts.to_csv(snakemake.output.sweep_counts, sep="\t", index=False)
+    settings = snakemake.params.families
+    arrays = family_arrays(records, family_names(settings), family_widths(settings))
+    with open(snakemake.output.families, "wb") as handle:  # a file handle: savez would append ".npz" to a path
+        np.savez(handle, **arrays)
     log.info(
-        "%d cells (%d failed), %d failure records", len(features), (features.status == "failed").sum(), len(failures)
+        "%d cells (%d failed), %d failure records, families present %.1f%%",
+        len(features),
+        (features.status == "failed").sum(),
+        len(failures),
+        100.0 * arrays["mask"].mean(),
     )
 
 

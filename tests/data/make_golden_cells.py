@@ -1,7 +1,8 @@
 """Regenerate the golden fixtures: two simulated cells (Pvalb, Sst) as small NWB files and their features.
 
-Run from the repository root: ``.venv/bin/python tests/data/make_golden_cells.py``. Only rerun when extraction
-changes on purpose; the golden test then shows exactly which features moved.
+Run from the repository root: ``.venv/bin/python tests/data/make_golden_cells.py`` (``--features-only``: keep the NWB
+files and their true spikes, recompute features and families). Only rerun when extraction changes on purpose; the
+golden test then shows exactly which features moved.
 """
 
 import json
@@ -26,6 +27,10 @@ KEEP_AMPLITUDES = {-110.0, -70.0, -30.0}  # hyperpolarising steps kept, plus eve
 
 def main() -> None:
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    if "--features-only" in sys.argv:
+        golden = json.loads((HERE / "golden_features.json").read_text())
+        record(golden, config, StimulusTable.from_tsv(ROOT / "config/stimulus_codes.tsv"))
+        return
     phenotypes = yaml.safe_load((ROOT / "config/phenotypes.yaml").read_text())
     protocol = dict(config["simulation"]["protocol"])
     protocol["long_square"] = dict(protocol["long_square"], depolarising_offsets_pa=[-20, 0, 20, 40, 80])
@@ -39,9 +44,16 @@ def main() -> None:
         sweeps = [s for s in cell.sweeps if s.stimulus_code != "X1PS_SubThresh" or _amplitude(s) in KEEP_AMPLITUDES]
         name = f"golden_{cell.subclass.lower()}"
         write_mies_nwb(HERE / f"{name}.nwb", name, sweeps, "1")
-        result = extract_cell(HERE / f"{name}.nwb", name, table, config["features"])
-        golden[name] = {"subclass": cell.subclass, "features": result.to_dict()["features"],
+        golden[name] = {"subclass": cell.subclass,
                         "true_spike_times_s": {str(k): v for k, v in cell.true_spikes_s.items()}}  # fmt: skip
+    record(golden, config, table)
+
+
+def record(golden: dict, config: dict, table: StimulusTable) -> None:
+    """Features and families of each golden NWB file into golden_features.json."""
+    for name, entry in golden.items():
+        result = extract_cell(HERE / f"{name}.nwb", name, table, config["features"]).to_dict()
+        entry.update(features=result["features"], families=result["families"])
     (HERE / "golden_features.json").write_text(json.dumps(golden, indent=1, sort_keys=True))
 
 

@@ -58,6 +58,28 @@ def test_each_injected_defect_is_counted_under_its_own_reason(run, species):
 
 
 @pytest.mark.parametrize("species", ["mouse", "human"])
+def test_family_mask_is_exactly_the_injected_missing_families(run, species):
+    """Every cell that extracted has all 12 families but those its injected missing stimulus type takes away (the
+    first-AP families, which need short square, long square and ramp); a lost cell has none."""
+    truth = json.loads((run / f"results/raw/simulated/{species}/truth.json").read_text())
+    features = _tsv(run / f"results/features/{species}/features.tsv").set_index("cell_id")
+    arrays = np.load(run / f"results/features/{species}/families.npz")
+    names = list(arrays["family_names"])
+    assert len(names) == 12 and arrays["values"].shape == (len(features), 12, 450)
+    for i, cell in enumerate(arrays["cell_ids"]):
+        defects = truth[cell]["defects"]
+        missing = {n for n, present in zip(names, arrays["mask"][i]) if not present}
+        if features.loc[cell, "status"] == "failed":
+            assert missing == set(names), cell
+        elif "missing_family" in defects:
+            assert missing == {"first_ap_v", "first_ap_dv"}, (cell, defects)
+        else:
+            assert not missing, (cell, defects, missing)
+    present = arrays["values"][arrays["mask"]]
+    assert np.isfinite(present).all() and np.abs(present).sum(axis=1).min() > 0  # present means data, never zeros
+
+
+@pytest.mark.parametrize("species", ["mouse", "human"])
 def test_spike_detection_against_truth(run, species):
     table = _tsv(run / f"results/features/{species}/spike_detection.tsv").set_index("stimulus_type")
     assert table.loc["all", "true_spikes"] > 500
@@ -81,7 +103,8 @@ def test_features_are_physiological(run, species):
     }
     for name, (low, high) in ranges.items():
         values = ok[name].dropna()
-        assert len(values) >= len(ok) - 1, name
+        # tau as IPFX: a step whose deflection is < 20 x the baseline noise SD gives no fit (noisy human cells)
+        assert len(values) >= (0.9 * len(ok) if name == "tau_ms" else len(ok) - 1), name
         assert values.between(low, high).all(), (name, values.describe())
     by_class = ok.groupby("subclass")["rheo_width_ms"].median()
     assert by_class["Pvalb"] == by_class.min()  # fast-spiking cells have the narrowest APs
@@ -149,9 +172,10 @@ def test_rare_class_is_excluded_and_counted(run):
 def test_alignment_report_names_shared_and_dropped_features(run):
     report = _tsv(run / "results/features/aligned/alignment_report.tsv").set_index("feature")
     assert report.loc["rheobase", "status"] == "shared"
-    assert report.loc["vm_for_sag", "status"] == "dropped" and "absent" in report.loc["vm_for_sag", "reason"]
+    assert report.loc["vm_for_sag", "status"] == "shared"  # the NWB path measures it as IPFX does (sag's Vm)
+    assert report.loc[report.status != "shared", "reason"].notna().all()
     aligned = _tsv(run / "results/features/aligned/human.tsv")
-    assert "rheobase" in aligned and "vm_for_sag" not in aligned
+    assert "rheobase" in aligned and "vm_for_sag" in aligned
 
 
 def test_transfer_study_runs_every_strategy_on_the_baseline_folds(run):

@@ -6,10 +6,21 @@ They turn the config into the lists of wildcard values (species, batches, cells)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .acquire.cell_ids import batch_ids, cell_ids, cell_index, nwb_relpath
+from .acquire.dandi_assets import (
+    ArchiveUnreachable,
+    AssetRow,
+    check_reachable,
+    list_assets,
+    read_listing,
+    write_listing,
+)
 
 SPECIES = ("mouse", "human")
 RAW_SIMULATED = "results/raw/simulated"
+RAW_DANDI = "results/raw/dandi"
 
 
 def n_cells(config: dict, species: str) -> int:
@@ -38,3 +49,52 @@ def simulated_nwb(config: dict, species: str, cell: str) -> str:
     """Path of a simulated cell's NWB file (inside its batch folder, in the DANDI asset layout)."""
     subject, session, _ = cell_ids(species, n_cells(config, species))[cell_index(species, cell)]
     return f"{RAW_SIMULATED}/{species}/batch{batch_of_cell(config, species, cell)}/{nwb_relpath(subject, session)}"
+
+
+def dandi_listing_path(config: dict, species: str) -> str:
+    """Where a species' asset listing is cached (the DAG of a `dandi` run is built from it)."""
+    return f"{config['dandi']['listing_dir']}/{species}_assets.tsv"
+
+
+def dandi_assets(config: dict, species: str) -> list[AssetRow]:
+    """The species' assets this run uses: from the cached listing; else from the local mirror when the archive
+    cannot be reached; else listed from the archive (reachability probed first: `ArchiveUnreachable` within
+    seconds) and cached. Then ``subset`` (ses- ids) and ``max_cells`` (first N by path) apply."""
+    spec = config["dandi"]
+    dandiset = spec["dandisets"][species]
+    cache = Path(dandi_listing_path(config, species))
+    if cache.exists():
+        rows = read_listing(cache)
+    else:
+        api_url = dandiset.get("api_url") or spec["api_url"]
+        try:
+            check_reachable(api_url)
+        except ArchiveUnreachable:
+            if not spec.get("mirror"):
+                raise
+            rows = listing_from_mirror(Path(spec["mirror"]) / species)
+        else:
+            rows = list_assets(str(dandiset["id"]), str(dandiset["version"]), api_url)
+        write_listing(rows, cache)
+    subset = {str(s) for s in spec.get("subset") or []}
+    if subset:
+        rows = [r for r in rows if r.session_id in subset]
+    if spec.get("max_cells"):
+        rows = rows[: int(spec["max_cells"])]
+    return rows
+
+
+def listing_from_mirror(folder: Path) -> list[AssetRow]:
+    """Rows for the NWB files of a local mirror in the archive's layout (sha256 unknown: empty; sizes from disk)."""
+    rows = [
+        AssetRow(p.relative_to(folder).as_posix(), p.stat().st_size, "", "")
+        for p in sorted(folder.glob("sub-*/sub-*_icephys.nwb"))
+    ]
+    if not rows:
+        raise ArchiveUnreachable(f"the archive is unreachable and the mirror {folder} holds no sub-*/*_icephys.nwb")
+    return rows
+
+
+def dandi_nwb(config: dict, species: str, row: AssetRow) -> str:
+    """Local path of a downloaded (or mirrored) asset."""
+    return f"{RAW_DANDI}/{species}/{row.path}"

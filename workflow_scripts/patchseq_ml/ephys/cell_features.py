@@ -14,8 +14,10 @@ import numpy as np
 
 from ..acquire.nwb_reader import NWBReadError, read_sweeps
 from ..acquire.stimulus_table import STIMULUS_TYPES, StimulusTable
+from .families import cell_families
 from .sweep_features import SweepFeatures, sweep_features
 from .sweep_qc import check_sweep
+from .time_constant import cell_tau_ms
 
 ANALYSED_TYPES = ("long_square", "short_square", "ramp")
 AP_KEYS = ("threshold_v", "peak_v", "fast_trough_v", "width_ms", "upstroke", "downstroke", "upstroke_downstroke_ratio")
@@ -24,7 +26,8 @@ TRAIN_KEYS = ("rate_hz", "latency_ms", "isi_mean_ms", "isi_cv", "adaptation")
 
 @dataclass
 class Failure:
-    """A lost cell, family or sweep: ``level`` is 'cell', 'family' or 'sweep'."""
+    """A lost cell, stimulus family, sweep or feature-vector family: ``level`` is 'cell', 'family', 'sweep' or
+    'vector'."""
 
     level: str
     item: str
@@ -42,10 +45,15 @@ class CellResult:
     usable_counts: dict[str, int] = field(default_factory=dict)  # QC-passed sweeps per analysed type
     failures: list[Failure] = field(default_factory=list)
     sweeps: list[dict] = field(default_factory=list)  # per sweep: number, type, code, amplitude, qc, spike times
+    families: dict[str, np.ndarray | None] = field(default_factory=dict)  # feature-vector families (families.py)
+    family_notes: dict[str, str] = field(default_factory=dict)  # families partly filled from neighbouring sweeps
 
     def to_dict(self) -> dict:
+        families, self.families = self.families, {}
         out = asdict(self)
+        self.families = families
         out["features"] = {k: (None if not np.isfinite(v) else float(v)) for k, v in self.features.items()}
+        out["families"] = {k: (None if v is None else np.round(v, 5).tolist()) for k, v in families.items()}
         return out
 
 
@@ -94,6 +102,9 @@ def extract_cell(path: str | Path, cell_id: str, table: StimulusTable, config: d
                 result.status = "failed"
     if result.status == "ok":
         result.features = cell_features(by_type, config, result.failures)
+        families = cell_families(by_type, config["families"])
+        result.families, result.family_notes = families.vectors, families.notes
+        result.failures += [Failure("vector", name, reason) for name, reason in families.reasons.items()]
     return result
 
 
@@ -121,11 +132,13 @@ def cell_features(by_type: dict[str, list[SweepFeatures]], config: dict, failure
         out["input_resistance_mohm"] = hyper[0].values["deflection_peak_mv"] / hyper[0].amplitude_pa * 1000.0
     else:
         out["input_resistance_mohm"] = np.nan
-    taus = [t for s in hyper if np.isfinite(t := s.values.get("tau_ms", np.nan))]
-    out["tau_ms"] = float(np.median(taus)) if taus else np.nan  # median: one noisy fit must not dominate
+    out["tau_ms"] = cell_tau_ms(long, low)
     negative = [s for s in long if s.amplitude_pa < 0 and s.spikes.count == 0]
-    out["sag"] = negative[0].values.get("sag", np.nan) if negative else np.nan
-    out["sag_amplitude_pa"] = negative[0].amplitude_pa if negative else np.nan
+    # sag from the step whose minimum lies closest to the target voltage (ipfx: -100 mV)
+    sag_sweep = min(negative, key=lambda s: abs(s.values["min_v_mv"] - config["sag_target_mv"]), default=None)
+    out["sag"] = sag_sweep.values.get("sag", np.nan) if sag_sweep else np.nan
+    out["sag_amplitude_pa"] = sag_sweep.amplitude_pa if sag_sweep else np.nan
+    out["vm_for_sag_mv"] = sag_sweep.values["min_v_mv"] if sag_sweep else np.nan
     spiking = [s for s in long if s.amplitude_pa > 0 and s.spikes.count > 0]
     out.update(_rheobase_features(long, spiking, config, failures))
     out.update(_first_ap_family("short_square", "ss", by_type["short_square"], failures))

@@ -2,7 +2,9 @@
 
 - features: one row per cell (id, subclass, exclusion, status, then every cell feature; NaN where missing);
 - failures: one row per lost cell, family or sweep, and per cell excluded for its label (level ``label``);
-- sweep counts: per cell, sweeps matched to each stimulus type and QC-passed sweeps per analysed type.
+- sweep counts: per cell, sweeps matched to each stimulus type and QC-passed sweeps per analysed type;
+- families: the feature-vector families of every cell as one (cells, families, width) float32 array, zero-padded,
+  with a (cells, families) presence mask (a failed cell is all absent), family names and widths.
 """
 
 from __future__ import annotations
@@ -50,3 +52,30 @@ def check_failed_fraction(features: pd.DataFrame, limit: float, species: str) ->
         raise TooManyFailuresError(
             f"{species}: {failed:.0%} of cells failed extraction (limit {limit:.0%}); see the failures table"
         )
+
+
+def family_arrays(records: list[dict], names: list[str], widths: dict[str, int]) -> dict[str, np.ndarray]:
+    """Arrays for ``np.savez``: ``values`` (cells, families, max width) float32 zero-padded, ``mask`` (cells,
+    families) bool, ``cell_ids``, ``family_names``, ``family_widths``. A stored vector of the wrong length is an
+    error naming the cell and family (features and config out of step)."""
+    width = max(widths.values())
+    values = np.zeros((len(records), len(names), width), dtype=np.float32)
+    mask = np.zeros((len(records), len(names)), dtype=bool)
+    for i, record in enumerate(records):
+        for j, name in enumerate(names):
+            vector = record.get("families", {}).get(name)
+            if vector is None:
+                continue
+            if len(vector) != widths[name]:
+                raise ValueError(
+                    f"{record['cell_id']}: family {name} has {len(vector)} values, config expects {widths[name]}"
+                )
+            values[i, j, : len(vector)] = vector
+            mask[i, j] = True
+    return {
+        "values": values,
+        "mask": mask,
+        "cell_ids": np.array([r["cell_id"] for r in records]),
+        "family_names": np.array(names),
+        "family_widths": np.array([widths[n] for n in names]),
+    }

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..acquire.nwb_reader import Sweep
-from .filters import fit_exponential, lowpass
+from .filters import lowpass
 from .spikes import Spikes, detect_spikes
 from .sweep_qc import SweepQC
 
 STEADY_STATE_WINDOW_S = 0.1
-TAU_MIN_MS, TAU_MAX_MS = 0.5, 500.0  # fit bounds of the membrane time constant
+SUBTHRESHOLD_RATE_HZ = 10000.0  # subthreshold responses are analysed at about this rate
+SAG_PEAK_HALF_WIDTH_S = 0.0025  # the sag peak is the raw minimum averaged over +-2.5 ms (ipfx)
+SAG_INTERVAL_S = 0.03  # baseline and steady state for sag: 30 ms means (ipfx)
 
 
 @dataclass
@@ -29,6 +31,8 @@ class SweepFeatures:
     values: dict[str, float] = field(default_factory=dict)
     spike_times_s: list[float] = field(default_factory=list)  # peak times from the start of the sweep
     window_s: tuple[float, float] = (np.nan, np.nan)  # [start, end) searched for spikes, s from sweep start
+    sweep: Sweep | None = None  # the trace itself, for the feature-vector families
+    epoch_onset: int = 0  # stimulus onset, samples from the sweep start
 
 
 def adaptation_index(isi_ms: np.ndarray) -> float:
@@ -46,6 +50,10 @@ def sweep_features(sweep: Sweep, qc: SweepQC, spike_params: dict) -> SweepFeatur
     # a 3 ms pulse's spike starts after the pulse: short squares are searched for a while after their offset
     extra = spike_params["short_square_window_ms"] if sweep.stimulus_type == "short_square" else 0.0
     end = min(epoch.offset + int(extra * rate / 1000.0), v.size)
+    if sweep.stimulus_type == "short_square":  # the pulse charges the membrane fast: a higher threshold fraction
+        spike_params = dict(
+            spike_params, thresh_frac=max(spike_params["thresh_frac"], spike_params["short_square_thresh_frac"])
+        )
     spikes = detect_spikes(v, rate, epoch.onset, end, spike_params)
     duration_s = (epoch.offset - epoch.onset) / rate
     values: dict[str, float] = {
@@ -74,39 +82,43 @@ def sweep_features(sweep: Sweep, qc: SweepQC, spike_params: dict) -> SweepFeatur
         values.update(_subthreshold(v, rate, qc))
     times = (spikes.peak_index / rate).tolist()
     window = (epoch.onset / rate, end / rate)
-    return SweepFeatures(sweep.sweep_number, sweep.stimulus_type, epoch.amplitude_pa, spikes, values, times, window)
+    return SweepFeatures(
+        sweep.sweep_number, sweep.stimulus_type, epoch.amplitude_pa, spikes, values, times, window, sweep, epoch.onset
+    )
 
 
 def _subthreshold(v_mv: np.ndarray, rate: float, qc: SweepQC) -> dict[str, float]:
-    """Deflections (mV), sag (fraction) and membrane time constant (ms) of a step without spikes."""
+    """Deflections (mV), sag (fraction) and the raw minimum (mV) of a step without spikes (tau: time_constant.py).
+
+    Sag as ipfx ``subthresh_features.sag``: (peak - steady) / (peak - baseline) with the peak the raw minimum averaged
+    over +-2.5 ms, baseline and steady state the means of the last ``SAG_INTERVAL_S`` before onset and before offset.
+    """
     epoch = qc.epoch
     base = qc.baseline_mv
-    window = lowpass(v_mv[epoch.onset : epoch.offset], rate, 1.0)  # 1 kHz: subthreshold shape only
-    n_ss = int(STEADY_STATE_WINDOW_S * rate)
+    step = max(int(rate // SUBTHRESHOLD_RATE_HZ), 1)  # block means to ~10 kHz, then a 1 kHz low-pass: shape only
+    segment = v_mv[epoch.onset : epoch.offset]
+    segment = segment[: segment.size // step * step].reshape(-1, step).mean(axis=1)
+    window = lowpass(segment, rate / step, 1.0)
+    n_ss = int(STEADY_STATE_WINDOW_S * rate / step)
     steady = float(np.mean(window[-n_ss:]))
     hyper = epoch.amplitude_pa < 0
     peak_i = int(np.argmin(window) if hyper else np.argmax(window))
     peak = float(window[peak_i])
-    sag = (peak - steady) / (peak - base) if hyper and peak != base else np.nan
     return {
         "steady_state_v": steady,
         "deflection_ss_mv": steady - base,
         "deflection_peak_mv": peak - base,
-        "sag": float(sag),
-        "tau_ms": _membrane_tau(window, peak_i, base, rate) if hyper else np.nan,
+        "sag": _sag(v_mv, rate, epoch.onset, epoch.offset) if hyper else np.nan,
+        "min_v_mv": float(np.min(v_mv[epoch.onset : epoch.offset])),
     }
 
 
-def _membrane_tau(window: np.ndarray, peak_i: int, base: float, rate: float) -> float:
-    """Time constant (ms) of y0 + A exp(-t / tau) fitted from where the response first reaches 10 % of the peak
-    deflection to the peak deflection (the ipfx ``time_constant`` window), on the 1 kHz-filtered step response."""
-    step = max(int(rate // 10000), 1)  # the filtered trace is decimated to 10 kHz for the fit
-    first = np.flatnonzero(window[: peak_i + 1] <= base + 0.1 * (window[peak_i] - base))
-    if first.size == 0:
-        return np.nan
-    seg = window[first[0] : peak_i + 1 : step]
-    if seg.size < 8:
-        return np.nan
-    t = np.arange(seg.size) * step * 1000.0 / rate
-    _, _, tau = fit_exponential(t, seg, (TAU_MIN_MS, TAU_MAX_MS))
-    return tau
+def _sag(v_mv: np.ndarray, rate: float, onset: int, offset: int) -> float:
+    """Sag fraction of a hyperpolarising step, on the raw trace (ipfx definition)."""
+    half = int(SAG_PEAK_HALF_WIDTH_S * rate)
+    n = int(SAG_INTERVAL_S * rate)
+    i = onset + int(np.argmin(v_mv[onset:offset]))
+    peak = float(np.mean(v_mv[max(i - half, 0) : i + half]))
+    base = float(np.mean(v_mv[onset - n : onset]))
+    steady = float(np.mean(v_mv[offset - n : offset]))
+    return (peak - steady) / (peak - base) if peak != base else np.nan

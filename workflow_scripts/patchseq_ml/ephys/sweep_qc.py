@@ -39,10 +39,11 @@ class SweepQC:
 def find_stimulus_epoch(stimulus_pa: np.ndarray, rate_hz: float, ignore_before_s: float) -> StimulusEpoch | None:
     """The stimulus from its first to its last non-zero sample after ``ignore_before_s`` (skips the test pulse)."""
     start = int(ignore_before_s * rate_hz)
-    active = np.flatnonzero(np.abs(np.nan_to_num(stimulus_pa[start:])) > 1e-3)
-    if active.size == 0:
+    active = np.abs(stimulus_pa[start:]) > 1e-3  # NaN compares False: not a stimulus
+    first = int(np.argmax(active))
+    if not active[first]:
         return None
-    onset, offset = start + int(active[0]), start + int(active[-1]) + 1
+    onset, offset = start + first, start + active.size - int(np.argmax(active[::-1]))
     window = stimulus_pa[onset:offset]
     is_ramp = window.size > 10 and abs(window[-1] - window[0]) > 0.5 * np.abs(window).max()
     amplitude = float(window[np.argmax(np.abs(window))]) if is_ramp else float(np.median(window))
@@ -58,10 +59,15 @@ def check_sweep(sweep: Sweep, qc: dict) -> SweepQC:
     if sweep.clamp_mode != "current_clamp":
         return SweepQC("sweep_voltage_clamp", None)
     v = sweep.response_mv
-    if v.size == 0 or np.all(np.isnan(v)):
+    if v.size == 0:
         return SweepQC("sweep_all_nan", None)
-    finite = np.flatnonzero(np.isfinite(v))
-    recorded = int(finite[-1]) + 1  # trailing NaNs mean the acquisition stopped early
+    if np.isfinite(v[-1]):
+        recorded = v.size
+    else:
+        finite = np.flatnonzero(np.isfinite(v))
+        if finite.size == 0:
+            return SweepQC("sweep_all_nan", None)
+        recorded = int(finite[-1]) + 1  # trailing NaNs mean the acquisition stopped early
     epoch = find_stimulus_epoch(sweep.stimulus_pa[:recorded], sweep.rate_hz, qc["test_pulse_end_s"])
     if epoch is None:
         return SweepQC("sweep_no_stimulus_epoch", None)
