@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements.lock | cks
 CORES ?= $(shell nproc)
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: venv run tables test lint unit clean ipfx-check
+.PHONY: venv run tables test lint unit clean ipfx-check test-slurm slurm-up slurm-down browser
 
 # Idempotent: reinstalls only when requirements change (the stamp carries their checksum).
 $(STAMP): requirements.txt requirements.lock
@@ -39,8 +39,21 @@ lint: $(STAMP)
 	$(BIN)/snakefmt --check Snakefile rules/
 	$(SNAKEMAKE) --lint --config preset=tiny
 
-test: $(STAMP) lint
+# Debian's chromium for the headless-browser test of the report (idempotent; where it cannot install, those tests skip).
+browser:
+	bash tests/browser/install-chromium.sh
+
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest
+
+# The workflow through profiles/slurm on a throw-away single-node SLURM cluster (root, Debian: installs slurm-wlm and
+# munge). `make test` runs it too when CI=true.
+test-slurm: $(STAMP)
+	RUN_SLURM=1 $(BIN)/python -m pytest tests/integration/test_slurm.py
+slurm-up:
+	bash tests/slurm/start-cluster.sh
+slurm-down:
+	bash tests/slurm/stop-cluster.sh
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

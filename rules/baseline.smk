@@ -4,7 +4,7 @@
 rule make_splits:
     input:
         features="results/features/{species}/features.tsv",
-        code=library("learn/splits.py"),
+        code=library("learn/splits.py", "learn/split_sizes.py"),
     output:
         splits="results/splits/{species}/seed{seed}.tsv",
     log:

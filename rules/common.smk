@@ -8,10 +8,15 @@ from snakemake.utils import validate
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
 from patchseq_ml import dag  # noqa: E402
 from patchseq_ml.acquire import dandi_assets  # noqa: E402
+from patchseq_ml.learn import split_sizes  # noqa: E402
 
 validate(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
 
 SPECIES = list(dag.SPECIES)
+if config["bilstm"]["input"] == "families" and config["source"] == "tables":
+    raise WorkflowError(
+        "bilstm.input: families needs raw sweeps; with source: tables set bilstm.input: features"
+    )
 
 # source: dandi -- the assets of each species (ses- id -> listing row), from the cached listing or the archive
 DANDI_ASSETS = {}
@@ -215,7 +220,7 @@ def species_split_scheme(wildcards):
 
 def min_cells_per_class(wildcards):
     scheme = config["splits"][wildcards.species]
-    return scheme["folds"] if scheme["kind"] == "kfold" else 3
+    return split_sizes.min_cells_per_class(scheme)
 
 
 def n_folds(species):
@@ -282,11 +287,18 @@ def feature_sources():
     return {s: ("nwb" if is_nwb_source() else s) for s in SPECIES}
 
 
-def bilstm_settings():
-    """The BiLSTM config slice passed to pretraining and fine-tuning (GPU use is a resource, not a setting)."""
-    return {
-        k: v for k, v in config["bilstm"].items() if k not in ("strategies", "use_gpu")
-    }
+def bilstm_settings(stage="finetune"):
+    """The BiLSTM config slice a training stage reads (GPU use is a resource, not a setting); pretraining does not
+    see the fine-tuning settings, so changing them never reruns it."""
+    skip = ("strategies", "use_gpu") + (("finetune",) if stage == "pretrain" else ())
+    return {k: v for k, v in config["bilstm"].items() if k not in skip}
+
+
+def sequence_file(species):
+    """What the BiLSTM reads for a species: the families array (NWB sources) or the aligned feature table."""
+    if config["bilstm"]["input"] == "families":
+        return f"results/features/{species}/families.npz"
+    return f"results/features/aligned/{species}.tsv"
 
 
 def gpu_request():

@@ -43,7 +43,7 @@ rule extract_features:
         "../envs/features.yaml"
     resources:
         mem_mb=1000,
-        runtime=5,
+        runtime=2,
     params:
         nwb_path=cell_nwb_path,
         features=config["features"],

@@ -1,4 +1,11 @@
 # The report: data (cells, retention, failure reasons, traces, feature distributions) and baselines.
+# `snakemake --report results/report.zip` on a finished run packs report.html and the figures (PNG), with the
+# captions of report/ (report/captions/figure.rst includes report/captions/{figure}.rst for each figure).
+
+from patchseq_ml.present import figures as report_figures
+
+
+report: "../report/workflow.rst"
 
 
 rule export_example_traces:
@@ -44,8 +51,21 @@ rule report:
             "present/html.py",
         ),
     output:
-        html="results/report/report.html",
-        figures=directory("results/report/figures"),
+        html=report(
+            "results/report/report.html",
+            caption="../report/captions/report_html.rst",
+            category="0. Report",
+            labels={"file": "report.html"},
+        ),
+        figures=report(
+            directory("results/report/figures"),
+            patterns=["{name}.png"],
+            caption="../report/captions/figure.rst",
+            category=lambda wildcards: report_figures.category(
+                wildcards.name, SPECIES
+            ),
+            labels=lambda wildcards: report_figures.labels(wildcards.name, SPECIES),
+        ),
     log:
         "results/logs/report/report.log",
     benchmark:
@@ -61,5 +81,6 @@ rule report:
         families=config["bilstm"]["sequence_families"],
         baseline_keys=baseline_keys(),
         provenance=report_provenance(),
+        captions=repo_path("report/captions"),  # for the captions of --report, not read by the script
     script:
         "../workflow_scripts/report.py"

@@ -3,10 +3,11 @@
 
 rule pretrain:
     input:
-        features="results/features/aligned/mouse.tsv",
+        sequences=sequence_file("mouse"),
         splits="results/splits/mouse/seed{seed}.tsv",
         code=library(
             "learn/sequences.py",
+            "learn/sequence_sources.py",
             "learn/model.py",
             "learn/training.py",
             "learn/transfer.py",
@@ -16,6 +17,7 @@ rule pretrain:
         epochs="results/pretrain/mouse/seed{seed}/epochs.tsv",
         metrics="results/pretrain/mouse/seed{seed}/metrics.json",
         attention="results/pretrain/mouse/seed{seed}/attention.tsv",
+        predictions="results/pretrain/mouse/seed{seed}/test_predictions.tsv",
     log:
         "results/logs/pretrain/mouse_seed{seed}.log",
     benchmark:
@@ -28,20 +30,22 @@ rule pretrain:
         runtime=30,
         gpu=gpu_request(),
     params:
-        settings=bilstm_settings(),
+        settings=bilstm_settings("pretrain"),
+        features=config["features"],
     script:
         "../workflow_scripts/pretrain.py"
 
 
 rule finetune:
     input:
-        human="results/features/aligned/human.tsv",
+        human=sequence_file("human"),
         human_splits="results/splits/human/seed{seed}.tsv",
-        mouse="results/features/aligned/mouse.tsv",
+        mouse=sequence_file("mouse"),
         mouse_splits="results/splits/mouse/seed{seed}.tsv",
         checkpoint="results/pretrain/mouse/seed{seed}/checkpoint.pt",
         code=library(
             "learn/sequences.py",
+            "learn/sequence_sources.py",
             "learn/model.py",
             "learn/training.py",
             "learn/transfer.py",

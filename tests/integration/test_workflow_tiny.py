@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from report_checks import check_report_html, check_report_in_browser, check_snakemake_report
 from workflow_runner import changed_config, planned_jobs, snakemake
 
 pytestmark = pytest.mark.e2e
@@ -111,20 +112,18 @@ def test_features_are_physiological(run, species):
 
 
 def test_report_exists_with_its_sections(run):
-    html = (run / "results/report/report.html").read_text()
-    for title in (
-        "Cells per species and subclass",
-        "Retention and failure reasons",
-        "Sweeps per stimulus type",
-        "Spike detection",
-        "Example traces",
-        "Feature distributions (mouse)",
-        "Baselines",
-        "Provenance",
-    ):
-        assert title in html
-    assert html.count("data:image/png;base64,") >= 6
+    """Every section, in order, with numbers and no placeholders; every figure embedded, decodable, also as SVG."""
+    check_report_html(run)
     assert (run / "results/report/figures/example_traces.svg").exists()
+
+
+def test_report_renders_in_headless_chromium(run):
+    """No JavaScript error or failed load, every image decoded and shown; screenshot: results/report/screenshot.png."""
+    check_report_in_browser(run)
+
+
+def test_snakemake_report_zip_holds_every_figure_with_its_caption(run):
+    check_snakemake_report(run)
 
 
 def test_up_to_date_run_has_nothing_to_do(run):
@@ -199,3 +198,131 @@ def test_learning_curve_covers_every_fraction_and_method(run):
     attention = _tsv(run / "results/finetune/attention_by_class.tsv")
     families = [c for c in attention.columns if c not in ("species", "method", "class")]
     np.testing.assert_allclose(attention[families].sum(axis=1), 1.0, atol=1e-5)  # weights over present families
+
+
+def test_predict_agrees_with_the_workflow_and_refuses_bad_files(run, tmp_path):
+    """`python -m patchseq_ml predict` on 3 mouse test cells of seed 0 gives the pretraining run's own predictions;
+    a non-NWB file and an NWB 1 file get one line each and a non-zero exit."""
+    import subprocess
+    import sys
+
+    import h5py
+    from conftest import ROOT
+
+    test = _tsv(run / "results/pretrain/mouse/seed0/test_predictions.tsv").head(3)
+    sheet = _tsv(run / "results/sheets/mouse_cells.tsv").set_index("cell_id")
+    files = [str(run / sheet.loc[c, "nwb_path"]) for c in test.cell_id]
+    model = str(run / "results/pretrain/mouse/seed0/checkpoint.pt")
+    command = [sys.executable, "-m", "patchseq_ml", "predict", *files, "--model", model]
+    env = {"PYTHONPATH": str(ROOT / "workflow_scripts"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    records = json.loads(out.stdout)
+    assert [r["cell_id"] for r in records] == test.cell_id.tolist()
+    for record, (_, row) in zip(records, test.iterrows()):
+        assert record["predicted"] == row["pred"]
+        for cls, p in record["probabilities"].items():
+            assert p == pytest.approx(row[f"p_{cls}"], abs=1e-3)
+        assert len(record["top_families"]) == 3
+    text = subprocess.run(command[:5] + ["--model", model], capture_output=True, text=True, env=env, timeout=300)
+    assert text.stdout.startswith(f"{test.cell_id.iloc[0]}: {test.pred.iloc[0]} (") and "attention:" in text.stdout
+    (tmp_path / "notes.nwb").write_text("not hdf5")
+    with h5py.File(tmp_path / "old.nwb", "w") as h5:
+        h5.attrs["nwb_version"] = "NWB-1.0.6"
+    bad = subprocess.run(
+        command[:4] + [str(tmp_path / "notes.nwb"), str(tmp_path / "old.nwb"), "--model", model],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert bad.returncode == 1 and bad.stdout == ""
+    lines = bad.stderr.strip().splitlines()
+    assert len(lines) == 2 and "notes.nwb" in lines[0] and "NWB 1" in lines[1], lines
+    refused = subprocess.run(
+        command[:5] + ["--model", str(tmp_path / "notes.nwb")], capture_output=True, text=True, env=env
+    )
+    assert refused.returncode == 2 and "not a readable checkpoint" in refused.stderr
+
+
+def test_a_job_killed_mid_training_is_redone_and_gives_identical_metrics(run, tmp_path):
+    """SIGKILL the whole snakemake process group while a fine-tuning job trains; the rerun with
+    --rerun-incomplete redoes that job (its partial outputs are not accepted) and ends with the same metrics."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+    from workflow_runner import TINY
+
+    work = tmp_path / "copy"
+    shutil.copytree(run, work, symlinks=True)
+    target = "results/finetune/human/joint/seed0/fold0"
+    want = {name: (run / target / name).read_text() for name in ("metrics.json", "predictions.tsv")}
+    config = ["--configfile", str(ROOT / "config/config.yaml"), str(TINY)]
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work), "--cores", "1"]
+    (work / "results/logs/finetune/joint/seed0_fold0.log").unlink()  # the copy holds the first run's log
+    process = subprocess.Popen(
+        [*command, f"{target}/metrics.json", "--force", *config],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    log = work / "results/logs/finetune/joint/seed0_fold0.log"  # written once the script has imported torch
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not log.exists():
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert log.exists(), "the fine-tuning job never started"
+    assert not (work / target / "metrics.json").exists()  # killed before its end: forced outputs were removed
+    subprocess.run([*command, f"{target}/metrics.json", "--rerun-incomplete", *config], check=True, capture_output=True)
+    for name, text in want.items():
+        assert (work / target / name).read_text() == text, name
+
+
+def test_finetune_setting_change_reruns_finetuning_and_what_follows_only(run):
+    config = changed_config(run, lambda c: c["bilstm"]["finetune"].update(lr=1e-3))
+    assert planned_jobs(run, configfile=config) == {
+        "finetune": 4 * 2 * 3,  # strategies x seeds x folds
+        "learning_curve_finetune": 3 * 2 * 3,  # fractions x strategies x folds (learning-curve seed 0)
+        "evaluate_transfer": 1,
+        "evaluate_learning_curve": 1,
+        "report": 1,
+        "all": 1,
+    }
+
+
+def test_added_seed_runs_only_that_seed_then_aggregation(run):
+    config = changed_config(run, lambda c: c["splits"].update(seeds=[0, 1, 2]))
+    assert planned_jobs(run, configfile=config) == {
+        "make_splits": 2,  # mouse and human, seed 2
+        "fit_baseline": 2 * 3 * 3,  # species x models x folds
+        "evaluate_baseline": 2 * 3,
+        "pretrain": 1,
+        "finetune": 4 * 3,
+        "evaluate_transfer": 1,
+        "report": 1,
+        "all": 1,
+    }
+
+
+def test_editing_the_model_module_reruns_training_not_extraction(run):
+    import os
+
+    from conftest import ROOT
+
+    module = ROOT / "workflow_scripts/patchseq_ml/learn/model.py"
+    before, text = module.stat(), module.read_bytes()
+    try:  # an edit (a touch is not enough: Snakemake compares checksums of small inputs)
+        module.write_bytes(text + b"\n# edited by a test\n")
+        jobs = planned_jobs(run)
+    finally:
+        module.write_bytes(text)
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert {"pretrain", "finetune", "learning_curve_finetune", "evaluate_transfer", "report"} <= set(jobs)
+    assert not {"simulate_batch", "extract_features", "collect_features", "fit_baseline", "make_splits"} & set(jobs)
+    assert jobs["pretrain"] == 2 and jobs["finetune"] == 24

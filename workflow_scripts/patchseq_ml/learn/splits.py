@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from .split_sizes import min_cells_per_class
+
 
 def make_splits(cells: pd.DataFrame, scheme: dict, seed: int) -> pd.DataFrame:
     """Splits of the labelled cells (``cell_id``, ``subclass``) under ``scheme`` for one seed."""
@@ -54,11 +56,6 @@ def _roles(ids, y, fold, train, val, test) -> pd.DataFrame:
     role = np.empty(ids.size, dtype=object)
     role[train], role[val], role[test] = "train", "val", "test"
     return pd.DataFrame({"cell_id": ids, "subclass": y, "fold": fold, "role": role})
-
-
-def min_cells_per_class(scheme: dict) -> int:
-    """Fewest cells a class needs to appear in every split of ``scheme``."""
-    return int(scheme["folds"]) if scheme["kind"] == "kfold" else 5
 
 
 def n_folds(scheme: dict) -> int:

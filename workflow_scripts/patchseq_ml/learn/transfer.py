@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 
 from .model import AttentionBiLSTM, ModelConfig
-from .sequences import SequenceLayout, Standardiser, to_sequences
+from .sequence_sources import FamilySequences, FamilyStandardiser, TableSequences
+from .sequences import Standardiser
 from .training import TaskData, predict_proba, train
 
 STRATEGIES = ("scratch", "head", "full", "joint")
@@ -25,17 +26,18 @@ class ConfigMismatchError(ValueError):
 
 
 def fold_data(
-    table: pd.DataFrame, fold: pd.DataFrame, layout: SequenceLayout, classes: list[str]
-) -> tuple[dict[str, TaskData], Standardiser, dict[str, list[str]]]:
-    """TaskData per role (train/val/test) of one fold, standardised with the training cells; cell ids per role."""
-    indexed = table.set_index("cell_id")
+    source: FamilySequences | TableSequences, fold: pd.DataFrame, classes: list[str]
+) -> tuple[dict[str, TaskData], FamilyStandardiser | Standardiser, dict[str, list[str]]]:
+    """TaskData per role (train/val/test) of one fold, standardised with the training cells only; labels from the
+    split table; cell ids per role."""
     ids = {role: fold.loc[fold.role == role, "cell_id"].tolist() for role in ("train", "val", "test")}
-    scaler = Standardiser.fit(indexed.loc[ids["train"]], layout)
+    labels = fold.set_index("cell_id")["subclass"]
+    scaler = source.fit(ids["train"])
     index = {c: k for k, c in enumerate(classes)}
     data = {}
     for role, cells in ids.items():
-        x, mask = to_sequences(indexed.loc[cells], layout, scaler)
-        y = np.array([index[c] for c in indexed.loc[cells, "subclass"]], dtype=np.int64)
+        x, mask = source.encode(cells, scaler)
+        y = np.array([index[labels[c]] for c in cells], dtype=np.int64)
         data[role] = TaskData(x, mask, y)
     return data, scaler, ids
 
