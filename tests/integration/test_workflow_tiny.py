@@ -279,6 +279,7 @@ def test_a_job_killed_mid_training_is_redone_and_gives_identical_metrics(run, tm
     process.wait()
     assert log.exists(), "the fine-tuning job never started"
     assert not (work / target / "metrics.json").exists()  # killed before its end: forced outputs were removed
+    subprocess.run([*command, "--unlock", *config], check=True, capture_output=True)  # the kill left the lock
     subprocess.run([*command, f"{target}/metrics.json", "--rerun-incomplete", *config], check=True, capture_output=True)
     for name, text in want.items():
         assert (work / target / name).read_text() == text, name
