@@ -80,3 +80,22 @@ rule align_features:
         max_missing=config["baseline"]["max_missing"],
     script:
         "../workflow_scripts/align_features.py"
+
+
+rule species_shift:
+    input:
+        mouse="results/features/aligned/mouse.tsv",
+        human="results/features/aligned/human.tsv",
+        code=library("learn/species_shift.py"),
+    output:
+        shift="results/features/aligned/species_shift.tsv",
+    log:
+        "results/logs/species_shift/species_shift.log",
+    benchmark:
+        "results/benchmarks/species_shift/species_shift.tsv"
+    conda:
+        "../envs/sklearn.yaml"
+    params:
+        class_map=config["classes"]["cross_species"],
+    script:
+        "../workflow_scripts/species_shift.py"

@@ -18,13 +18,19 @@ if config["bilstm"]["input"] == "families" and config["source"] == "tables":
         "bilstm.input: families needs raw sweeps; with source: tables set bilstm.input: features"
     )
 
-# source: dandi -- the assets of each species (ses- id -> listing row), from the cached listing or the archive
+# source: dandi -- the assets of each species (ses- id -> listing row), from the cached listing or the archive, and
+# where each is read (ses- id -> dag.NWBSource: the downloaded file, or with dandi.stream the mirror file or URL)
 DANDI_ASSETS = {}
+DANDI_SOURCES = {}
 if config["source"] == "dandi":
     try:
         DANDI_ASSETS = {
             s: {row.session_id: row for row in dag.dandi_assets(config, s)}
             for s in SPECIES
+        }
+        DANDI_SOURCES = {
+            s: {c: dag.dandi_source(config, s, row) for c, row in rows.items()}
+            for s, rows in DANDI_ASSETS.items()
         }
     except (
         dandi_assets.ArchiveUnreachable,
@@ -93,6 +99,7 @@ def species_cells(species):
 
 
 def species_nwb_paths(wildcards):
+    """The NWB files of a species in the archive layout (what the cell sheet takes the cell ids from)."""
     if config["source"] == "dandi":
         return [
             dag.dandi_nwb(config, wildcards.species, row)
@@ -104,10 +111,19 @@ def species_nwb_paths(wildcards):
     ]
 
 
-def species_nwb_inputs(wildcards):
-    """What the NWB files of a species come from: downloaded files, or simulation batch folders."""
+def species_nwb_sources(wildcards):
+    """Where each NWB file of ``species_nwb_paths`` is read: the same paths, unless streamed (dandi.stream)."""
     if config["source"] == "dandi":
-        return species_nwb_paths(wildcards)
+        return [src.location for src in DANDI_SOURCES[wildcards.species].values()]
+    return species_nwb_paths(wildcards)
+
+
+def species_nwb_inputs(wildcards):
+    """What the NWB files of a species come from: downloaded (or mirror) files, none when streamed, or simulation
+    batch folders."""
+    if config["source"] == "dandi":
+        sources = DANDI_SOURCES[wildcards.species].values()
+        return [path for src in sources for path in src.input_files]
     return simulated_batch_dirs(wildcards)
 
 
@@ -118,18 +134,25 @@ def species_label_file(wildcards):
 
 
 def cell_nwb_path(wildcards):
+    """Where a cell's NWB file is read: a local path, or its archive URL when streamed."""
     if config["source"] == "dandi":
-        row = DANDI_ASSETS[wildcards.species][wildcards.cell]
-        return dag.dandi_nwb(config, wildcards.species, row)
+        return DANDI_SOURCES[wildcards.species][wildcards.cell].location
     return dag.simulated_nwb(config, wildcards.species, wildcards.cell)
 
 
 def cell_nwb_input(wildcards):
-    """The input that provides a cell's NWB file: the file itself, or its simulation batch folder."""
+    """The input that provides a cell's NWB file: the file itself (none when streamed), or its simulation batch
+    folder."""
     if config["source"] == "dandi":
-        return cell_nwb_path(wildcards)
+        return DANDI_SOURCES[wildcards.species][wildcards.cell].input_files
     batch = dag.batch_of_cell(config, wildcards.species, wildcards.cell)
     return f"results/raw/simulated/{wildcards.species}/batch{batch}"
+
+
+def cell_stream_slots(wildcards):
+    """The `downloads` a cell's extraction holds: 1 when it streams its file from the archive, else 0."""
+    source = DANDI_SOURCES.get(wildcards.species, {}).get(wildcards.cell)
+    return int(source is not None and source.streamed)
 
 
 def species_cell_records(wildcards):
@@ -155,8 +178,7 @@ def asset_row(wildcards):
 
 
 def dandi_api_url(wildcards):
-    dandiset = config["dandi"]["dandisets"][wildcards.species]
-    return dandiset.get("api_url") or config["dandi"]["api_url"]
+    return dag.dandi_api_url(config, wildcards.species)
 
 
 def dandi_mirror(wildcards):
@@ -290,7 +312,9 @@ def feature_sources():
 def bilstm_settings(stage="finetune"):
     """The BiLSTM config slice a training stage reads (GPU use is a resource, not a setting); pretraining does not
     see the fine-tuning settings, so changing them never reruns it."""
-    skip = ("strategies", "use_gpu") + (("finetune",) if stage == "pretrain" else ())
+    skip = ("strategies", "use_gpu", "deploy") + (
+        ("finetune",) if stage == "pretrain" else ()
+    )
     return {k: v for k, v in config["bilstm"].items() if k not in skip}
 
 
@@ -299,6 +323,12 @@ def sequence_file(species):
     if config["bilstm"]["input"] == "families":
         return f"results/features/{species}/families.npz"
     return f"results/features/aligned/{species}.tsv"
+
+
+def deploy_seed():
+    """Seed of the deployable human model: ``bilstm.deploy.seed``, else the first split seed."""
+    seed = config["bilstm"]["deploy"].get("seed")
+    return config["splits"]["seeds"][0] if seed is None else seed
 
 
 def gpu_request():

@@ -1,6 +1,7 @@
 # Real archives (source: dandi): label tables and NWB assets of the pinned dandiset versions, sha256-verified.
 # The asset listing is read when the workflow is parsed (rules/common.smk), so that `snakemake -n` shows every
 # download; downloads run on the submitting host (compute nodes often lack internet), `downloads` at a time.
+# With `dandi.stream: true` nothing is downloaded: extraction streams each file from the archive (rules/features.smk).
 
 
 localrules:

@@ -1,4 +1,6 @@
 # Cell sheet, per-cell QC and features, per-species tables, and spike detection against the simulator's truth.
+# With dandi.stream, extraction reads each NWB file from the archive over HTTP (a `downloads` slot per job; on a
+# cluster the compute nodes then need internet) and the cell sheet records those URLs.
 
 
 rule cells_sheet:
@@ -17,6 +19,7 @@ rule cells_sheet:
     params:
         labels=species_labels,
         nwb_paths=species_nwb_paths,
+        nwb_sources=species_nwb_sources,
     script:
         "../workflow_scripts/cells_sheet.py"
 
@@ -44,6 +47,7 @@ rule extract_features:
     resources:
         mem_mb=1000,
         runtime=2,
+        downloads=cell_stream_slots,
     params:
         nwb_path=cell_nwb_path,
         features=config["features"],

@@ -39,6 +39,13 @@ rule report:
         transfer_paired="results/finetune/human/paired_differences.tsv",
         attention_by_class="results/finetune/attention_by_class.tsv",
         learning_curve="results/learning_curve/human/learning_curve.tsv",
+        species_shift="results/features/aligned/species_shift.tsv",
+        calibration="results/finetune/human/calibration.tsv",
+        calibration_bins="results/finetune/human/calibration_bins.tsv",
+        confusion="results/finetune/human/confusion.tsv",
+        embedding="results/model/embedding.tsv",
+        embedding_alignment="results/model/embedding_alignment.tsv",
+        deployed="results/model/human/metrics.json",
         pretrain=expand(
             "results/pretrain/mouse/seed{seed}/metrics.json",
             seed=config["splits"]["seeds"],
@@ -49,6 +56,10 @@ rule report:
             "present/transfer_section.py",
             "present/plots.py",
             "present/html.py",
+            "present/analysis_plots.py",
+            "present/analysis_sections.py",
+            "present/run_costs.py",
+            "present/provenance.py",
         ),
     output:
         html=report(
@@ -81,6 +92,7 @@ rule report:
         families=config["bilstm"]["sequence_families"],
         baseline_keys=baseline_keys(),
         provenance=report_provenance(),
+        stage_order=[r.name for r in workflow.rules],
         captions=repo_path("report/captions"),  # for the captions of --report, not read by the script
     script:
         "../workflow_scripts/report.py"

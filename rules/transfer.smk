@@ -148,3 +148,98 @@ rule evaluate_learning_curve:
         curve_keys=learning_curve_keys(),
     script:
         "../workflow_scripts/evaluate_learning_curve.py"
+
+
+# Calibration and confusion of the pooled human predictions of every strategy and the forest (the runs of
+# evaluate_transfer).
+
+
+rule evaluate_predictions:
+    input:
+        finetune=finetune_predictions(),
+        forest=forest_predictions(),
+        code=library("learn/calibration.py", "learn/evaluation.py"),
+    output:
+        bins="results/finetune/human/calibration_bins.tsv",
+        summary="results/finetune/human/calibration.tsv",
+        confusion="results/finetune/human/confusion.tsv",
+    log:
+        "results/logs/evaluate_predictions/evaluate_predictions.log",
+    benchmark:
+        "results/benchmarks/evaluate_predictions/evaluate_predictions.tsv"
+    conda:
+        "../envs/sklearn.yaml"
+    params:
+        strategies=config["bilstm"]["strategies"],
+        forest="forest",
+        bins=config["report"]["calibration_bins"],
+    script:
+        "../workflow_scripts/evaluate_predictions.py"
+
+
+# The deployable human model (what `predict` uses) and the learned embedding of both species.
+
+
+rule deploy_human_model:
+    input:
+        human=sequence_file("human"),
+        human_splits=f"results/splits/human/seed{deploy_seed()}.tsv",
+        mouse=sequence_file("mouse"),
+        mouse_splits=f"results/splits/mouse/seed{deploy_seed()}.tsv",
+        checkpoint=f"results/pretrain/mouse/seed{deploy_seed()}/checkpoint.pt",
+        code=library(
+            "learn/deployment.py",
+            "learn/sequences.py",
+            "learn/sequence_sources.py",
+            "learn/model.py",
+            "learn/training.py",
+            "learn/transfer.py",
+        ),
+    output:
+        checkpoint="results/model/human/checkpoint.pt",
+        metrics="results/model/human/metrics.json",
+        predictions="results/model/human/predictions.tsv",
+    log:
+        "results/logs/deploy_human_model/deploy_human_model.log",
+    benchmark:
+        "results/benchmarks/deploy_human_model/deploy_human_model.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: config["bilstm"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=30,
+        gpu=gpu_request(),
+    params:
+        settings=bilstm_settings(),
+        strategy=config["bilstm"]["deploy"]["strategy"],
+        seed=deploy_seed(),
+    script:
+        "../workflow_scripts/train_human_model.py"
+
+
+rule embed_cells:
+    input:
+        deployed="results/model/human/checkpoint.pt",
+        pretrained=f"results/pretrain/mouse/seed{deploy_seed()}/checkpoint.pt",
+        human=sequence_file("human"),
+        human_splits=f"results/splits/human/seed{deploy_seed()}.tsv",
+        mouse=sequence_file("mouse"),
+        mouse_splits=f"results/splits/mouse/seed{deploy_seed()}.tsv",
+        code=library("learn/deployment.py", "learn/embedding.py"),
+    output:
+        embedding="results/model/embedding.tsv",
+        alignment="results/model/embedding_alignment.tsv",
+    log:
+        "results/logs/embed_cells/embed_cells.log",
+    benchmark:
+        "results/benchmarks/embed_cells/embed_cells.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: config["bilstm"]["threads"]
+    params:
+        input_kind=config["bilstm"]["input"],
+        class_map=config["classes"]["cross_species"],
+        neighbours=config["report"]["embedding_neighbours"],
+    script:
+        "../workflow_scripts/embed_cells.py"

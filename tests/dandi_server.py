@@ -10,7 +10,10 @@ Endpoints (GET; HEAD too for downloads and blobs):
   /api/dandisets/{id}/versions/{v}/assets/{aid}/info/ and /api/assets/{aid}/info/: asset + its metadata
   /api/assets/{aid}/                                  asset metadata
   .../assets/{aid}/download/                          302 to /blobs/{aid}
-  /blobs/{aid}                                        the bytes; ``Range: bytes=N-`` answered with 206
+  /blobs/{aid}                                        the bytes; ``Range: bytes=N-`` or ``bytes=N-M`` answered
+                                                      with 206 (what remfile sends when streaming)
+Every blob GET is recorded in ``blob_reads`` (asset id, Range header, bytes written to the socket; a client that
+hangs up early, as remfile's length probe does, shows the bytes written before it did).
 Faults: `corrupt` flips one served byte of a file (digests stay the true ones); `drop_after` closes the
 connection after N bytes the first time a file's blob is requested.
 """
@@ -65,6 +68,15 @@ class ServedFile:
         return self.data[: self.corrupt_at] + flipped + self.data[self.corrupt_at + 1 :]
 
 
+@dataclass
+class BlobRead:
+    """One GET of a blob: the asset, its Range header (None: whole file) and the bytes written before it ended."""
+
+    asset_id: str
+    range: str | None
+    bytes_sent: int = 0
+
+
 class FakeDandiArchive:
     """A threaded HTTP server on 127.0.0.1 (ephemeral port) serving one dandiset version; use as a context manager."""
 
@@ -72,6 +84,7 @@ class FakeDandiArchive:
         self.dandiset_id, self.version, self.page_size = dandiset_id, version, page_size
         self.files: dict[str, ServedFile] = {}
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, Range header)
+        self.blob_reads: list[BlobRead] = []
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -91,6 +104,11 @@ class FakeDandiArchive:
 
     def by_path(self, path: str) -> ServedFile:
         return next(f for f in self.files.values() if f.path == path)
+
+    def reads_of(self, path: str) -> list[BlobRead]:
+        """The blob GETs of the asset at ``path`` so far."""
+        asset_id = self.by_path(path).asset_id
+        return [r for r in self.blob_reads if r.asset_id == asset_id]
 
     def corrupt(self, path: str, offset: int | None = None) -> None:
         """Flip one byte (default: the middle one) of the file served for ``path``."""
@@ -190,18 +208,38 @@ def _handler(archive: FakeDandiArchive) -> type[BaseHTTPRequestHandler]:
                 archive._sockets.discard(self.connection)
             super().finish()
 
-        def _send(self, status: int, body: bytes, headers: dict[str, str], cut: int | None = None) -> None:
-            """Answer ``body``; with ``cut``, announce all of it but close the connection after ``cut`` bytes."""
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            headers: dict[str, str],
+            cut: int | None = None,
+            read: BlobRead | None = None,
+        ) -> None:
+            """Answer ``body``; with ``cut``, announce all of it but close the connection after ``cut`` bytes.
+            With ``read``, count the bytes written (in 64 KiB blocks, until the client hangs up)."""
             self.send_response(status)
             for key, value in {**headers, "Content-Length": str(len(body))}.items():
                 self.send_header(key, value)
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(body if cut is None else body[:cut])
+                self._write(body if cut is None else body[:cut], read)
             if cut is not None:
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
+
+        def _write(self, data: bytes, read: BlobRead | None, block: int = 1 << 16) -> None:
+            for start in range(0, len(data), block):
+                self.wfile.write(data[start : start + block])
+                if read is not None:
+                    read.bytes_sent += len(data[start : start + block])
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (BrokenPipeError, ConnectionResetError):  # a client that hung up (remfile's length probe does)
+                pass
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
@@ -216,19 +254,21 @@ def _handler(archive: FakeDandiArchive) -> type[BaseHTTPRequestHandler]:
         do_HEAD = do_GET
 
         def _blob(self, f: ServedFile) -> None:
-            data, start = f.served(), 0
-            match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
-            if match:
-                start = int(match[1])
-                if start >= len(data):
-                    return self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"})
+            data, header = f.served(), self.headers.get("Range")
+            match = re.fullmatch(r"bytes=(\d+)-(\d*)", header or "")
+            start, stop = (int(match[1]), min(int(match[2] or len(data) - 1), len(data) - 1)) if match else (0, None)
+            if match and start >= len(data):
+                return self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"})
             headers = {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}
             if match:
-                headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-            cut = None
+                headers["Content-Range"] = f"bytes {start}-{stop}/{len(data)}"
+            cut, read = None, None
             if self.command == "GET":
                 cut, f.drop_after = f.drop_after, None
-            self._send(206 if match else 200, data[start:], headers, cut)
+                read = BlobRead(f.asset_id, header)
+                archive.blob_reads.append(read)
+            body = data[start : stop + 1] if match else data
+            self._send(206 if match else 200, body, headers, cut, read)
 
     return Handler
 

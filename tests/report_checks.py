@@ -36,8 +36,11 @@ SECTIONS = (  # (anchor, start of the title, what it must hold: numbers in its t
     ("features-mouse", "Feature distributions (mouse)", "image"),
     ("features-human", "Feature distributions (human)", "image"),
     ("alignment", "Cross-species feature alignment", "numbers"),
+    ("species-shift", "Cross-species shift per shared feature", "numbers+image"),
     ("baselines", "Baselines", "numbers+image"),
     ("transfer", "Attention BiLSTM and mouse -> human transfer", "numbers+image"),
+    ("calibration", "Calibration and confusion of the human models", "numbers+image"),
+    ("embedding", "Learned embedding of both species", "numbers+image"),
     ("provenance", "Provenance", "numbers"),
 )
 PLACEHOLDERS = re.compile(r"\b(TODO|TBD|XXX|None|NaN|nan|null|undefined)\b|\{[a-z_]+\}|\?\?")

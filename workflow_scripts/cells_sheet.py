@@ -1,4 +1,7 @@
-"""Rule cells_sheet: join the species' NWB files to their labels -> results/sheets/{species}_cells.tsv."""
+"""Rule cells_sheet: join the species' NWB files to their labels -> results/sheets/{species}_cells.tsv.
+
+The sheet's nwb_path is where each file is read: its local path, or its archive URL when streamed.
+"""
 
 from patchseq_ml.acquire.cell_sheet import build_sheet, load_labels
 from patchseq_ml.logging_utils import rule_log, setup_logging
@@ -7,7 +10,8 @@ from patchseq_ml.logging_utils import rule_log, setup_logging
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
     labels = load_labels(snakemake.input.labels, snakemake.params.labels)
-    sheet = build_sheet(snakemake.wildcards.species, snakemake.params.nwb_paths, labels, snakemake.params.labels)
+    params = snakemake.params
+    sheet = build_sheet(snakemake.wildcards.species, params.nwb_paths, labels, params.labels, params.nwb_sources)
     sheet.to_csv(snakemake.output.sheet, sep="\t", index=False)
     counts = sheet["subclass"].replace("", "(excluded)").value_counts().to_dict()
     log.info("%d cells: %s", len(sheet), counts)

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from patchseq_ml.learn.evaluation import per_fold_table, summarise
+from patchseq_ml.learn.evaluation import files_by_method, per_fold_table, summarise
 from patchseq_ml.learn.paired_stats import paired_differences
 from patchseq_ml.logging_utils import rule_log, setup_logging
 
@@ -14,10 +14,8 @@ def _predictions(paths, method):
 
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
-    strategies = snakemake.params.strategies
-    n = len(snakemake.input.finetune) // len(strategies)
-    methods = {s: snakemake.input.finetune[i * n : (i + 1) * n] for i, s in enumerate(strategies)}
-    methods[snakemake.params.forest] = snakemake.input.forest
+    p = snakemake.params
+    methods = files_by_method(snakemake.input.finetune, p.strategies, p.forest, snakemake.input.forest)
     per_fold, summaries = [], []
     for method, paths in methods.items():
         predictions = _predictions(paths, method)

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from patchseq_ml.logging_utils import rule_log, setup_logging
-from patchseq_ml.present import baseline_section, html, transfer_section
-from patchseq_ml.present.data_report import SpeciesTables, data_sections, provenance_section
+from patchseq_ml.present import analysis_sections, baseline_section, html, provenance, run_costs, transfer_section
+from patchseq_ml.present.data_report import SpeciesTables, data_sections
 
 
 def _tsv(path: str) -> pd.DataFrame:
@@ -28,6 +28,10 @@ def _species_tables(inputs, species: list[str]) -> dict[str, SpeciesTables]:
     return tables
 
 
+def _costs(order: list[str]) -> pd.DataFrame:
+    return run_costs.stage_table(run_costs.read_benchmarks(Path("results/benchmarks")), order)
+
+
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
     p, figures = snakemake.params, Path(snakemake.output.figures)
@@ -38,6 +42,7 @@ def main(snakemake) -> None:
         for key, path in zip(p.baseline_keys, snakemake.input.baseline_confusions)
     }
     sections.append(baseline_section.alignment(_tsv(snakemake.input.alignment)))
+    sections.append(analysis_sections.shift_section(_tsv(snakemake.input.species_shift), figures))
     sections.append(baseline_section.build(summaries, confusions, figures, p.class_map, p.n_seeds))
     pretrain = pd.DataFrame([json.loads(Path(path).read_text()) for path in snakemake.input.pretrain])
     note = "Sequence steps (families of aligned features): " + "; ".join(f"{k}: {v}" for k, v in p.families.items())
@@ -45,7 +50,19 @@ def main(snakemake) -> None:
     curve = pd.read_csv(snakemake.input.learning_curve, sep="\t")
     summary, paired = _tsv(snakemake.input.transfer_summary), _tsv(snakemake.input.transfer_paired)
     sections.append(transfer_section.build(summary, paired, pretrain, attention, curve, note, figures))
-    sections.append(provenance_section(p.provenance))
+    i = snakemake.input
+    confusions = analysis_sections.confusion_by_method(_tsv(i.confusion))
+    sections.append(
+        analysis_sections.calibration_section(_tsv(i.calibration), _tsv(i.calibration_bins), confusions, figures)
+    )
+    deployed = json.loads(Path(i.deployed).read_text())
+    sections.append(
+        analysis_sections.embedding_section(
+            _tsv(i.embedding), _tsv(i.embedding_alignment), deployed, p.colours, figures
+        )
+    )
+    entries = provenance.entries(p.provenance, list(i.features))
+    sections.append(analysis_sections.provenance_section(entries, _costs(p.stage_order)))
     report = Path(snakemake.output.html)
     report.write_text(html.page("Patch-seq electrophysiology -> transcriptomic subclass", sections))
     log.info("report written to %s (%.0f kB)", report, report.stat().st_size / 1024)

@@ -1,17 +1,19 @@
 """The real-archive path end to end against a local DANDI server (loopback only): listing -> label tables -> cell
-sheet -> download (the real `dandi` client and our verification) -> extraction; and what `-n` does offline."""
+sheet -> download (the real `dandi` client and our verification) -> extraction; and what `-n` does offline. Then the
+same with `dandi.stream: true`: no downloads, extraction streams the files, and the features are the same."""
 
 import hashlib
 import shutil
 import socket
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT
 from dandi_server import FakeDandiArchive, isolate_dandi_client
-from workflow_runner import snakemake
+from workflow_runner import planned_jobs, snakemake
 
 pytestmark = pytest.mark.e2e
 GOLDEN = {"Pvalb": ROOT / "tests/data/golden_pvalb.nwb", "Sst": ROOT / "tests/data/golden_sst.nwb"}
@@ -46,20 +48,31 @@ def _label_table(folder, species) -> dict:
     return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
-def _overlay(folder, api_urls: dict, mirror=None) -> object:
+def _overlay(folder, api_urls: dict, mirror=None, stream=False) -> object:
     overlay = {
         "source": "dandi",
         "dandi": {
             "api_url": _closed_port(),
             "listing_dir": "results/raw/dandi",
             "mirror": mirror,
+            "stream": stream,
             "dandisets": {s: {"id": i, "version": v, "api_url": api_urls[s]} for s, (i, v) in DANDISETS.items()},
             "label_tables": {s: _label_table(folder, s) for s in DANDISETS},
         },
     }
-    path = folder / "dandi_overlay.yaml"
+    path = folder / ("stream_overlay.yaml" if stream else "dandi_overlay.yaml")
     path.write_text(yaml.safe_dump(overlay))
     return path
+
+
+def _serve_assets() -> dict[str, FakeDandiArchive]:
+    """Started loopback archives, one per species, serving the golden cells at ASSETS' paths."""
+    servers = {s: FakeDandiArchive(dandiset_id=i, version=v) for s, (i, v) in DANDISETS.items()}
+    for species, server in servers.items():
+        for path, cell, _ in ASSETS[species]:
+            server.add_bytes(path, GOLDEN[cell].read_bytes())
+        server.start()
+    return servers
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +80,29 @@ def archive_run(tmp_path_factory):
     monkeypatch = pytest.MonkeyPatch()
     work = tmp_path_factory.mktemp("dandi")
     isolate_dandi_client(monkeypatch, work / "home")
-    servers = {s: FakeDandiArchive(dandiset_id=i, version=v) for s, (i, v) in DANDISETS.items()}
-    for species, server in servers.items():
-        for path, cell, _ in ASSETS[species]:
-            server.add_bytes(path, GOLDEN[cell].read_bytes())
-        server.start()
+    servers = _serve_assets()
     overlay = _overlay(work, {s: srv.api_url for s, srv in servers.items()})
     result = snakemake(work / "run", "features", "--cores", "2", configfile=overlay)
     for server in servers.values():
         server.stop()
     yield work, overlay, servers, result
+    monkeypatch.undo()
+
+
+@pytest.fixture(scope="module")
+def stream_run(tmp_path_factory):
+    """`dandi.stream: true` against fresh servers: the planned jobs of a dry run, then the `features` target."""
+    monkeypatch = pytest.MonkeyPatch()
+    work = tmp_path_factory.mktemp("stream")
+    isolate_dandi_client(monkeypatch, work / "home")
+    servers = _serve_assets()
+    overlay = _overlay(work, {s: srv.api_url for s, srv in servers.items()}, stream=True)
+    jobs = planned_jobs(work / "run", "--cores", "2", "features", configfile=overlay)  # (not right after --quiet)
+    traces = "results/report/traces/human.npz"  # reads the example cells from the URLs in the sheet
+    snakemake(work / "run", "features", traces, "--cores", "2", "--resources", "downloads=1", configfile=overlay)
+    for server in servers.values():
+        server.stop()
+    yield work, overlay, servers, jobs
     monkeypatch.undo()
 
 
@@ -139,3 +165,64 @@ def test_a_local_mirror_is_used_as_is_offline(archive_run, tmp_path):
         "used the mirror file"
         in (tmp_path / f"run/results/logs/download_asset/human/{ASSETS['human'][0][0]}.log").read_text()
     )
+
+
+def test_streaming_plans_extraction_and_no_download(stream_run):
+    _, _, _, jobs = stream_run
+    assert jobs.get("download_asset", 0) == 0 and jobs["extract_features"] == 4 and jobs["cells_sheet"] == 2
+
+
+@pytest.mark.parametrize("species", ["mouse", "human"])
+def test_streamed_features_equal_the_downloaded_ones(archive_run, stream_run, species):
+    downloaded, streamed = archive_run[0] / "run/results/features", stream_run[0] / "run/results/features"
+    for name in ("features.tsv", "failures.tsv", "sweep_counts.tsv"):
+        assert (streamed / species / name).read_text() == (downloaded / species / name).read_text(), name
+    with np.load(streamed / species / "families.npz") as got, np.load(downloaded / species / "families.npz") as want:
+        assert sorted(got) == sorted(want)
+        assert all(np.array_equal(got[k], want[k], equal_nan=want[k].dtype.kind == "f") for k in want)
+    run = stream_run[0] / "run"
+    assert not (run / "results/raw/dandi" / species).exists() and not (run / "results/logs/download_asset").exists()
+    sheet = pd.read_csv(run / f"results/sheets/{species}_cells.tsv", sep="\t", dtype=str)
+    assert sheet["nwb_path"].str.endswith("/download/").all()  # the sheet records where the files were read
+    if species == "human":
+        with np.load(run / "results/report/traces/human.npz") as traces:
+            assert {"Pvalb__rheo_v", "Sst__rheo_v"} <= set(traces)
+
+
+def _streamed_reads(reads) -> list[list[int]]:
+    """The bytes of each range request, per opening of the file (each begins with remfile's length probe)."""
+    openings = []
+    for read in reads:
+        if read.range is None:
+            openings.append([])
+        else:
+            openings[-1].append(read.bytes_sent)
+    return openings
+
+
+@pytest.mark.parametrize("species", ["mouse", "human"])
+def test_streaming_fetches_by_range_and_each_byte_at_most_once(stream_run, species):
+    server = stream_run[2][species]
+    for path, cell, _ in ASSETS[species]:
+        openings = _streamed_reads(server.reads_of(path))
+        assert len(openings) == (2 if species == "human" else 1)  # extraction; the example traces read human cells
+        for ranged in openings:
+            assert len(ranged) > 1  # streamed in range requests, not downloaded
+            # every sweep is read whole, so about the whole of these small files is fetched: only "at most once"
+            assert sum(ranged) <= GOLDEN[cell].stat().st_size
+
+
+def test_streaming_reads_the_mirror_files_in_place(stream_run, tmp_path):
+    work, overlay, _, _ = stream_run  # the servers are stopped: the listing is the cached one
+    mirror = tmp_path / "mirror"
+    path, cell, _ = ASSETS["human"][0]
+    (mirror / "human" / path).parent.mkdir(parents=True)
+    shutil.copy(GOLDEN[cell], mirror / "human" / path)
+    config = yaml.safe_load(overlay.read_text())
+    config["dandi"]["mirror"] = str(mirror)
+    with_mirror = tmp_path / "mirror_overlay.yaml"
+    with_mirror.write_text(yaml.safe_dump(config))
+    shutil.copytree(work / "run/results/raw/dandi", tmp_path / "run/results/raw/dandi")
+    dry = snakemake(tmp_path / "run", "features", "-n", configfile=with_mirror).stdout
+    assert "rule download_asset:" not in dry and dry.count("rule extract_features:") == 4
+    assert dry.count(str(mirror / "human" / path)) == 2  # input of its extraction and of the human cell sheet

@@ -245,6 +245,52 @@ def test_predict_agrees_with_the_workflow_and_refuses_bad_files(run, tmp_path):
     assert refused.returncode == 2 and "not a readable checkpoint" in refused.stderr
 
 
+def test_predict_with_the_deployed_human_model_agrees_with_its_own_predictions(run):
+    """The deployed human model (two heads: `predict` must use the human one) on 3 human cells gives the
+    probabilities the deploy job wrote for them."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    fitted = _tsv(run / "results/model/human/predictions.tsv").head(3)
+    sheet = _tsv(run / "results/sheets/human_cells.tsv").set_index("cell_id")
+    files = [str(run / sheet.loc[c, "nwb_path"]) for c in fitted.cell_id]
+    model = str(run / "results/model/human/checkpoint.pt")
+    env = {"PYTHONPATH": str(ROOT / "workflow_scripts"), "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-m", "patchseq_ml", "predict", *files, "--model", model, "--json"]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    for record, (_, row) in zip(json.loads(out.stdout), fitted.iterrows()):
+        assert set(record["probabilities"]) == {"Lamp5", "Pvalb", "Sst", "Vip"}  # the human head's classes
+        assert record["predicted"] == row["pred"]
+        for cls, p in record["probabilities"].items():
+            assert p == pytest.approx(row[f"p_{cls}"], abs=1e-3)
+
+
+def test_calibration_embedding_and_species_shift_outputs(run):
+    calibration = _tsv(run / "results/finetune/human/calibration.tsv").set_index("method")
+    assert set(calibration.index) == {"scratch", "head", "full", "joint", "forest"}
+    assert calibration.ece.between(0, 1).all() and (calibration.n_runs == 2 * 3).all()
+    bins = _tsv(run / "results/finetune/human/calibration_bins.tsv")
+    assert (bins.groupby("method").n.sum().reindex(calibration.index) == calibration.n_predictions).all()
+    embedding = _tsv(run / "results/model/embedding.tsv")
+    labelled = {
+        s: set(_tsv(run / f"results/splits/{s}/seed0.tsv").query("fold == 0 and role != 'excluded_rare_class'").cell_id)
+        for s in ("mouse", "human")
+    }
+    for encoder, frame in embedding.groupby("encoder"):
+        for species in ("mouse", "human"):
+            assert set(frame.loc[frame.species == species, "cell_id"]) == labelled[species], (encoder, species)
+        assert np.isfinite(frame[["pc1", "pc2"]].to_numpy()).all()
+    assert set(embedding.subclass) <= {"Lamp5", "Pvalb", "Sst", "Vip"}  # mouse Sncg mapped to its human class
+    alignment = _tsv(run / "results/model/embedding_alignment.tsv")
+    assert len(alignment) == 4 and alignment.macro_f1.between(0, 1).all()
+    shift = _tsv(run / "results/features/aligned/species_shift.tsv")
+    shared = _tsv(run / "results/features/aligned/alignment_report.tsv").query("status == 'shared'").feature
+    assert set(shift.feature) == set(shared)
+
+
 def test_a_job_killed_mid_training_is_redone_and_gives_identical_metrics(run, tmp_path):
     """SIGKILL the whole snakemake process group while a fine-tuning job trains; the rerun with
     --rerun-incomplete redoes that job (its partial outputs are not accepted) and ends with the same metrics."""
@@ -291,10 +337,18 @@ def test_finetune_setting_change_reruns_finetuning_and_what_follows_only(run):
         "finetune": 4 * 2 * 3,  # strategies x seeds x folds
         "learning_curve_finetune": 3 * 2 * 3,  # fractions x strategies x folds (learning-curve seed 0)
         "evaluate_transfer": 1,
+        "evaluate_predictions": 1,
         "evaluate_learning_curve": 1,
+        "deploy_human_model": 1,
+        "embed_cells": 1,
         "report": 1,
         "all": 1,
     }
+
+
+def test_deployed_model_setting_change_reruns_the_deployed_model_and_its_embedding_only(run):
+    config = changed_config(run, lambda c: c["bilstm"]["deploy"].update(strategy="full"))
+    assert planned_jobs(run, configfile=config) == {"deploy_human_model": 1, "embed_cells": 1, "report": 1, "all": 1}
 
 
 def test_added_seed_runs_only_that_seed_then_aggregation(run):
@@ -306,6 +360,7 @@ def test_added_seed_runs_only_that_seed_then_aggregation(run):
         "pretrain": 1,
         "finetune": 4 * 3,
         "evaluate_transfer": 1,
+        "evaluate_predictions": 1,
         "report": 1,
         "all": 1,
     }
@@ -324,6 +379,6 @@ def test_editing_the_model_module_reruns_training_not_extraction(run):
     finally:
         module.write_bytes(text)
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert {"pretrain", "finetune", "learning_curve_finetune", "evaluate_transfer", "report"} <= set(jobs)
+    assert {"pretrain", "finetune", "learning_curve_finetune", "evaluate_transfer", "deploy_human_model"} <= set(jobs)
     assert not {"simulate_batch", "extract_features", "collect_features", "fit_baseline", "make_splits"} & set(jobs)
     assert jobs["pretrain"] == 2 and jobs["finetune"] == 24

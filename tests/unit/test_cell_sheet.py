@@ -34,6 +34,10 @@ def test_join_maps_labels_and_records_exclusions(tmp_path):
     assert sheet["subclass"].tolist() == ["Sst", "", "", ""]
     assert sheet["exclusion"].tolist() == ["", "label_not_in_class_map", "no_label", "no_label"]
     assert sheet.loc[0, "specimen_id"] == "1" and sheet.loc[0, "subject_id"] == "9"
+    urls = [f"https://archive.test/api/assets/{i}/download/" for i in range(4)]
+    streamed = build_sheet("mouse", paths, load_labels(labels, MOUSE), MOUSE, sources=urls)
+    assert streamed["nwb_path"].tolist() == urls  # ids from the paths, the files read from the URLs
+    assert streamed.drop(columns="nwb_path").equals(sheet.drop(columns="nwb_path"))
 
 
 def test_identical_duplicates_are_dropped_conflicting_ones_refused(tmp_path):

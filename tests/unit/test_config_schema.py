@@ -43,3 +43,15 @@ def test_phenotype_table_covers_every_class_of_every_species():
     for spec in phenotypes["species"].values():
         assert set(spec["fractions"]) <= set(phenotypes["classes"])
         assert sum(spec["fractions"].values()) == pytest.approx(1.0)
+
+
+def test_the_real_data_overlay_is_valid_and_streaming_is_off_by_default(config):
+    real = {**copy.deepcopy(config), **yaml.safe_load((ROOT / "config/real.yaml").read_text())}
+    validate(real, SCHEMA)
+    assert real["dandi"]["stream"] is False
+    del real["dandi"]["stream"]
+    validate(real, SCHEMA)  # sets the schema default
+    assert real["dandi"]["stream"] is False
+    real["dandi"]["stream"] = "yes"
+    with pytest.raises(WorkflowError, match="stream"):
+        validate(real, SCHEMA)

@@ -39,7 +39,7 @@ def test_every_written_figure_is_registered_with_a_caption():
         ("feature_distributions_mouse", "feature_distributions", "mouse", "1. Data"),
         ("confusion_baseline_human", "confusion_baseline", "human", "2. Baselines"),
         ("learning_curve", "learning_curve", "", "3. Transfer"),
-        ("something_new_mouse", "something_new_mouse", "", "4. Other"),
+        ("something_new_mouse", "something_new_mouse", "", "5. Other"),
     ],
 )
 def test_split_name_and_category(name, stem, species, category):

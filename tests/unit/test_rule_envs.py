@@ -29,6 +29,7 @@ PROVIDERS = {
     "numpy": {"numpy"},
     "pandas": {"pandas"},
     "pynwb": {"pynwb"},
+    "remfile": {"remfile"},
     "requests": {"requests"},
     "scipy": {"scipy"},
     "sklearn": {"scikit-learn"},

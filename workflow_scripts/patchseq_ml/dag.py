@@ -6,12 +6,14 @@ They turn the config into the lists of wildcard values (species, batches, cells)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from .acquire.cell_ids import batch_ids, cell_ids, cell_index, nwb_relpath
 from .acquire.dandi_assets import (
     ArchiveUnreachable,
     AssetRow,
+    ListingError,
     check_reachable,
     list_assets,
     read_listing,
@@ -51,6 +53,24 @@ def simulated_nwb(config: dict, species: str, cell: str) -> str:
     return f"{RAW_SIMULATED}/{species}/batch{batch_of_cell(config, species, cell)}/{nwb_relpath(subject, session)}"
 
 
+@dataclass(frozen=True)
+class NWBSource:
+    """Where a job reads one NWB file: a local path, or an http(s) URL that it streams (``streamed``)."""
+
+    location: str
+    streamed: bool = False
+
+    @property
+    def input_files(self) -> list[str]:
+        """The files a job reading it needs (none when streamed)."""
+        return [] if self.streamed else [self.location]
+
+
+def dandi_api_url(config: dict, species: str) -> str:
+    """The DANDI API of a species' dandiset (its own ``api_url``, else ``dandi.api_url``)."""
+    return config["dandi"]["dandisets"][species].get("api_url") or config["dandi"]["api_url"]
+
+
 def dandi_listing_path(config: dict, species: str) -> str:
     """Where a species' asset listing is cached (the DAG of a `dandi` run is built from it)."""
     return f"{config['dandi']['listing_dir']}/{species}_assets.tsv"
@@ -66,7 +86,7 @@ def dandi_assets(config: dict, species: str) -> list[AssetRow]:
     if cache.exists():
         rows = read_listing(cache)
     else:
-        api_url = dandiset.get("api_url") or spec["api_url"]
+        api_url = dandi_api_url(config, species)
         try:
             check_reachable(api_url)
         except ArchiveUnreachable:
@@ -98,3 +118,25 @@ def listing_from_mirror(folder: Path) -> list[AssetRow]:
 def dandi_nwb(config: dict, species: str, row: AssetRow) -> str:
     """Local path of a downloaded (or mirrored) asset."""
     return f"{RAW_DANDI}/{species}/{row.path}"
+
+
+def dandi_content_url(api_url: str, asset_id: str) -> str:
+    """The archive URL of an asset's bytes (``{api_url}/assets/{asset_id}/download/``; redirects to the blob store)."""
+    return f"{api_url.rstrip('/')}/assets/{asset_id}/download/"
+
+
+def dandi_source(config: dict, species: str, row: AssetRow) -> NWBSource:
+    """Where extraction reads an asset: its downloaded file; with ``dandi.stream``, the mirror's file when the mirror
+    holds it (read in place), else the archive URL. `ListingError` for a row to stream without an asset id."""
+    spec = config["dandi"]
+    if not spec.get("stream"):
+        return NWBSource(dandi_nwb(config, species, row))
+    mirrored = Path(spec["mirror"]) / species / row.path if spec.get("mirror") else None
+    if mirrored is not None and mirrored.is_file():
+        return NWBSource(str(mirrored))
+    if not row.asset_id:
+        raise ListingError(
+            f"{dandi_listing_path(config, species)}: {row.path} has no asset id to stream it by and is not in the "
+            "mirror (a listing made from the mirror); delete the listing to list the archive again"
+        )
+    return NWBSource(dandi_content_url(dandi_api_url(config, species), row.asset_id), streamed=True)

@@ -1,6 +1,6 @@
 """`predict`: the subclass of new recordings from a trained BiLSTM checkpoint.
 
-    python -m patchseq_ml predict cell.nwb [more.nwb ...] --model results/pretrain/mouse/seed0/checkpoint.pt [--json]
+    python -m patchseq_ml predict cell.nwb [more.nwb ...] --model results/model/human/checkpoint.pt [--json]
 
 Each file goes through the same reader, QC and feature-vector extraction as the workflow, with the extraction
 settings stored in the checkpoint (so a prediction never mixes definitions), then through the model. Per cell: the
@@ -21,6 +21,7 @@ import torch
 
 from .acquire.stimulus_table import StimulusTable
 from .ephys.cell_features import extract_cell
+from .ephys.collect import family_arrays
 from .ephys.families import family_names, family_widths
 from .learn.sequence_sources import FamilyStandardiser
 from .learn.training import CheckpointError, load_checkpoint
@@ -56,21 +57,15 @@ def predict_cell(path: Path, model, meta: dict, settings: dict, table: StimulusT
         record["error"] = "; ".join(f.reason for f in result.failures if f.level == "cell")
         return record
     names = meta["layout"]["family_names"]
-    width = max(meta["layout"]["widths"])
-    values = np.zeros((1, len(names), width))
-    mask = np.zeros((1, len(names)), dtype=bool)
-    for k, name in enumerate(names):
-        vector = result.families.get(name)
-        if vector is not None:
-            values[0, k, : len(vector)] = vector
-            mask[0, k] = True
+    arrays = family_arrays([{"cell_id": cell, "families": result.families}], names, family_widths(settings["families"]))
+    values, mask = arrays["values"].astype(np.float64), arrays["mask"]
     if not mask.any():
         record["error"] = "no usable feature-vector family: " + "; ".join(
             f"{f.item} {f.reason}" for f in result.failures if f.level == "vector"
         )
         return record
     x = torch.as_tensor(FamilyStandardiser.from_dict(meta["scaler"]).apply(values, mask))
-    head = next(iter(model.config.heads))
+    head = meta.get("head") or next(iter(model.config.heads))  # the deployed model has a mouse and a human head
     model.eval()
     with torch.no_grad():
         proba = torch.softmax(model(x, torch.as_tensor(mask), head), dim=1)[0].numpy()

@@ -1,9 +1,10 @@
 """The cell sheet: one row per NWB file, joined to its transcriptomic label.
 
-Columns: ``cell_id`` (the file's `ses-` id), ``species``, ``subject_id``, ``specimen_id``, ``nwb_path``,
-``label_raw`` (as in the label table), ``subclass`` (after the class map) and ``exclusion`` (empty, ``no_label`` or
-``label_not_in_class_map``). Cells without a usable label stay in the sheet: their features are still extracted and
-they are counted in the report, but no classifier trains or tests on them.
+Columns: ``cell_id`` (the file's `ses-` id), ``species``, ``subject_id``, ``specimen_id``, ``nwb_path`` (where the
+file is read: a local path, or an http(s) URL when streamed), ``label_raw`` (as in the label table), ``subclass``
+(after the class map) and ``exclusion`` (empty, ``no_label`` or ``label_not_in_class_map``). Cells without a usable
+label stay in the sheet: their features are still extracted and they are counted in the report, but no classifier
+trains or tests on them.
 """
 
 from __future__ import annotations
@@ -44,17 +45,24 @@ def load_labels(path: str | Path, cfg: dict) -> pd.DataFrame:
     return table.set_index(cfg["id_column"])
 
 
-def build_sheet(species: str, nwb_paths: list[str], labels: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-    """Join NWB files to labels on the `ses-` id and map labels onto subclass names."""
+def build_sheet(
+    species: str, nwb_paths: list[str], labels: pd.DataFrame, cfg: dict, sources: list[str] | None = None
+) -> pd.DataFrame:
+    """Join NWB files to labels on the `ses-` id and map labels onto subclass names.
+
+    ``sources`` (one per path, e.g. the archive URLs of streamed files) replace the paths in the ``nwb_path`` column.
+    """
+    if sources is not None and len(sources) != len(nwb_paths):
+        raise ValueError(f"{len(sources)} NWB sources for {len(nwb_paths)} NWB paths")
     rows = []
-    for path in nwb_paths:
+    for path, source in zip(nwb_paths, sources or nwb_paths):
         subject, session = parse_asset_name(path)
         row = {
             "cell_id": session,
             "species": species,
             "subject_id": subject,
             "specimen_id": "",
-            "nwb_path": str(path),
+            "nwb_path": str(source),
             "label_raw": "",
             "subclass": "",
             "exclusion": "",

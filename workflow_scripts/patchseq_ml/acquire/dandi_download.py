@@ -10,7 +10,8 @@ client's ``dandi.download.download()`` retries and resumes but checks only the e
 Mirror: ``mirror / row.path`` is verified (size, and sha256 when known) and then HARD-LINKED to the destination
 (no copy, no dangling symlink if the mirror moves; a copy where a hard link is impossible, e.g. across file systems).
 Outputs must be treated as read-only, since a hard link shares its content with the mirror file.
-No streaming helper here: ``asset.get_content_url(follow_redirects=1, strip_query=True)`` + remfile is left out.
+Streaming (``dandi.stream``) downloads nothing: extraction opens the asset's archive URL with remfile
+(`patchseq_ml.acquire.nwb_reader.open_nwb`).
 """
 
 from __future__ import annotations

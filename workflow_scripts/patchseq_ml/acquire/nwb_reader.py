@@ -1,13 +1,18 @@
 """Read current-clamp sweeps from Allen-layout NWB 2 files (MIES sweep_table or the newer icephys tables).
 
 This is the single boundary between file formats and the rest of the library: everything downstream sees
-``Sweep`` objects with the response in mV and the stimulus in pA.
+``Sweep`` objects with the response in mV and the stimulus in pA. A file is a local path or an http(s) URL, which
+is streamed (remfile + h5py: HTTP range requests of >= 100 KiB, growing while reads are sequential; nothing is
+written to disk). Read errors are one line naming the file or URL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import h5py
 import numpy as np
@@ -18,10 +23,17 @@ _VOLTS = {"v", "volt", "volts"}
 _AMPS = {"a", "amp", "amps", "ampere", "amperes"}
 _CURRENT_CLAMP = {"CurrentClampSeries", "IZeroClampSeries"}
 _VOLTAGE_CLAMP = {"VoltageClampSeries"}
+URL_SCHEMES = ("http://", "https://")
+HTTP_TIMEOUT_S = 30.0  # for the request that resolves a streamed URL's redirect
 
 
 class NWBReadError(ValueError):
     """A file that cannot be read as an NWB 2 intracellular recording; the message names the file."""
+
+
+class NWBSourceError(RuntimeError):
+    """A streamed file that could not be fetched (unreachable, HTTP error, connection lost); the one-line message
+    names the URL. Not an `NWBReadError`: a network failure fails the job instead of marking the cell unreadable."""
 
 
 @dataclass
@@ -61,6 +73,29 @@ def nwb_version(h5: h5py.File) -> str:
     return ""
 
 
+def is_url(source: str | Path) -> bool:
+    """Whether ``source`` is an http(s) URL (streamed) rather than a local path."""
+    return isinstance(source, str) and source.startswith(URL_SCHEMES)
+
+
+@contextmanager
+def open_nwb(source: str | Path) -> Iterator[h5py.File]:
+    """An NWB 2 file opened read-only: a local path, or an http(s) URL streamed with remfile; version checked.
+
+    Raises `NWBReadError` for missing, non-HDF5 or non-NWB-2 files and `NWBSourceError` for network failures
+    (also those raised while the caller reads from the open file).
+    """
+    if is_url(source):
+        with _streamed(source) as h5:
+            _check_version(source, h5)
+            yield h5
+        return
+    path = Path(source)
+    with _open(path) as h5:
+        _check_version(path, h5)
+        yield h5
+
+
 def _open(path: Path) -> h5py.File:
     if not path.exists():
         raise NWBReadError(f"{path}: file does not exist")
@@ -70,7 +105,80 @@ def _open(path: Path) -> h5py.File:
         raise NWBReadError(f"{path}: not an NWB file (cannot be opened as HDF5: {error})") from None
 
 
-def _check_version(path: Path, h5: h5py.File) -> None:
+class _RemoteReader:
+    """The file object h5py reads a streamed file through (read/seek/tell of ``remfile.File``); it keeps the error
+    of a failed read, which h5py passes on unlabelled."""
+
+    def __init__(self, remote: object) -> None:
+        self._remote, self.error = remote, None
+
+    def read(self, size: int) -> bytes:
+        try:
+            return self._remote.read(size)
+        except Exception as error:
+            self.error = error
+            raise
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._remote.seek(offset, whence)
+        return self.tell()
+
+    def tell(self) -> int:
+        return self._remote.tell()
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _raise_if_network(url: str, reader: _RemoteReader) -> None:
+    """Raise `NWBSourceError` when a read of ``url`` failed (the error h5py passed on came from the network)."""
+    if reader.error is not None:
+        raise NWBSourceError(f"{url}: streaming failed ({_one_line(reader.error)})") from None
+
+
+@contextmanager
+def _streamed(url: str) -> Iterator[h5py.File]:
+    """``url`` opened with h5py over remfile; every network failure becomes `NWBSourceError`."""
+    import remfile  # imported here: only streaming needs it
+
+    target = _redirect_target(url)
+    try:
+        reader = _RemoteReader(remfile.File(target))
+    except Exception as error:  # remfile's length probe: an HTTP status, or a connection error after its retries
+        raise NWBSourceError(f"{url}: cannot be streamed ({_one_line(error)})") from None
+    try:
+        h5 = h5py.File(reader, "r")
+    except Exception as error:
+        _raise_if_network(url, reader)
+        if isinstance(error, OSError):
+            raise NWBReadError(f"{url}: not an NWB file (cannot be opened as HDF5: {_one_line(error)})") from None
+        raise
+    try:
+        with h5:
+            yield h5
+    except Exception:
+        _raise_if_network(url, reader)
+        raise
+
+
+def _redirect_target(url: str, timeout_s: float = HTTP_TIMEOUT_S) -> str:
+    """Where ``url`` redirects to (one HEAD request, not followed further; the archive's download URL points at its
+    blob store), so that each range request goes straight to the bytes; ``url`` itself when it does not redirect."""
+    import requests
+
+    try:
+        response = requests.head(url, allow_redirects=False, timeout=timeout_s)
+    except requests.RequestException as error:
+        raise NWBSourceError(f"{url}: unreachable ({_one_line(error)})") from None
+    if response.is_redirect:
+        return urljoin(url, response.headers["Location"])
+    if response.status_code >= 400:
+        raise NWBSourceError(f"{url}: HTTP {response.status_code} {response.reason}")
+    return url
+
+
+def _check_version(path: str | Path, h5: h5py.File) -> None:
     version = nwb_version(h5)
     if not version:
         raise NWBReadError(f"{path}: not an NWB file (no nwb_version attribute)")
@@ -133,15 +241,14 @@ def _unit(series: h5py.Group) -> str:
     return _text(series["data"].attrs.get("unit", "")).lower()
 
 
-def read_sweeps(path: str | Path, table: StimulusTable) -> list[Sweep]:
-    """All sweeps of one NWB 2 file, sorted by sweep number.
+def read_sweeps(source: str | Path, table: StimulusTable) -> list[Sweep]:
+    """All sweeps of one NWB 2 file (local path or http(s) URL, see `open_nwb`), sorted by sweep number.
 
-    Raises ``NWBReadError`` (one line, naming the file) for missing, non-HDF5, NWB 1 or sweep-less files.
+    Raises ``NWBReadError`` (one line, naming the file) for missing, non-HDF5, NWB 1 or sweep-less files, and
+    ``NWBSourceError`` when a streamed file cannot be fetched.
     Sweeps whose response or stimulus series is missing are skipped here; QC decides about the rest.
     """
-    path = Path(path)
-    with _open(path) as h5:
-        _check_version(path, h5)
+    with open_nwb(source) as h5:
         if "general/intracellular_ephys/sweep_table" in h5:
             groups = _series_by_sweep_table(h5)
         elif "general/intracellular_ephys/intracellular_recordings" in h5:
@@ -150,7 +257,7 @@ def read_sweeps(path: str | Path, table: StimulusTable) -> list[Sweep]:
             groups = _series_by_attribute(h5)
         sweeps = [s for n, names in sorted(groups.items()) if (s := _build_sweep(h5, n, names, table))]
     if not sweeps:
-        raise NWBReadError(f"{path}: no intracellular sweeps found")
+        raise NWBReadError(f"{source}: no intracellular sweeps found")
     return sweeps
 
 

@@ -74,3 +74,11 @@ def confusion(predictions: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     n_seeds = predictions["seed"].nunique()
     matrix = confusion_matrix(predictions["true"], predictions["pred"], labels=classes) / max(n_seeds, 1)
     return pd.DataFrame(matrix, index=pd.Index(classes, name="true"), columns=classes)
+
+
+def files_by_method(strategy_files: list[str], strategies: list[str], forest: str, forest_files: list[str]) -> dict:
+    """Method -> its prediction files, from the strategy-major list of every strategy's files and the forest's."""
+    n = len(strategy_files) // len(strategies)
+    methods = {s: strategy_files[i * n : (i + 1) * n] for i, s in enumerate(strategies)}
+    methods[forest] = forest_files
+    return methods

@@ -153,9 +153,3 @@ def data_sections(
             )
         )
     return sections
-
-
-def provenance_section(provenance: dict[str, str]) -> str:
-    prov = pd.DataFrame({"value": provenance})
-    prov.index.name = "setting"
-    return html.section("Provenance", html.table(prov), anchor="provenance")

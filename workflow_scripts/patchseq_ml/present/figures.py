@@ -11,9 +11,13 @@ FIGURES: dict[str, tuple[str, str]] = {
     "cells_per_subclass": ("1. Data", "Cells per subclass"),
     "example_traces": ("1. Data", "Example traces"),
     "feature_distributions": ("1. Data", "Feature distributions"),
+    "species_shift": ("1. Data", "Cross-species feature shift"),
     "confusion_baseline": ("2. Baselines", "Baseline confusion matrices"),
     "learning_curve": ("3. Transfer", "Learning curve"),
     "attention_by_class": ("3. Transfer", "Attention by class"),
+    "reliability": ("3. Transfer", "Calibration (reliability diagrams)"),
+    "confusion_transfer": ("3. Transfer", "Confusion matrices of the human models"),
+    "embedding_map": ("4. Embedding", "Learned embedding of both species"),
 }
 
 
@@ -27,7 +31,7 @@ def split_name(name: str, species: list[str]) -> tuple[str, str]:
 
 def category(name: str, species: list[str]) -> str:
     stem, _ = split_name(name, species)
-    return FIGURES.get(stem, ("4. Other", ""))[0]
+    return FIGURES.get(stem, ("5. Other", ""))[0]
 
 
 def labels(name: str, species: list[str]) -> dict[str, str]:

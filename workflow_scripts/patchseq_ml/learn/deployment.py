@@ -1,0 +1,35 @@
+"""The deployable human model: one strategy trained on every labelled human cell, and what reading it back needs.
+
+Cross-validated numbers (results/finetune) estimate how well this model does; the model itself is trained on the
+training and test cells of fold 0 of the chosen seed together, keeping that fold's validation cells for early
+stopping, so `predict` uses everything the study has.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .sequence_sources import FamilyStandardiser
+from .sequences import Standardiser
+
+LABELLED_ROLES = ("train", "val", "test")
+
+
+def deployment_fold(splits: pd.DataFrame) -> pd.DataFrame:
+    """Fold 0 of a split table with its test cells moved into training (validation kept for early stopping)."""
+    fold = splits[splits.fold == 0].copy()
+    fold.loc[fold.role == "test", "role"] = "train"
+    return fold
+
+
+def labelled_cells(splits: pd.DataFrame) -> pd.DataFrame:
+    """``cell_id, subclass`` of every cell of a split table with a class the models learn (fold 0 rows)."""
+    fold = splits[(splits.fold == 0) & splits.role.isin(LABELLED_ROLES)]
+    return fold[["cell_id", "subclass"]].reset_index(drop=True)
+
+
+def scaler_from_dict(kind: str, data: dict) -> FamilyStandardiser | Standardiser:
+    """A stored standardisation, for a checkpoint's input ``kind`` ('families' or 'features')."""
+    if kind == "families":
+        return FamilyStandardiser.from_dict(data)
+    return Standardiser(dict(data["mean"]), dict(data["sd"]))

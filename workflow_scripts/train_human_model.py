@@ -1,0 +1,75 @@
+"""Rule deploy_human_model: the chosen strategy on every labelled human cell -> the checkpoint `predict` uses."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from patchseq_ml.learn.deployment import deployment_fold
+from patchseq_ml.learn.sequence_sources import open_source
+from patchseq_ml.learn.training import load_checkpoint, macro_f1, pick_device, save_checkpoint, seed_everything
+from patchseq_ml.learn.transfer import check_architecture, fold_data, predictions, run_strategy
+from patchseq_ml.logging_utils import rule_log, setup_logging
+
+
+def _read(path):
+    return pd.read_csv(path, sep="\t", dtype={"cell_id": str, "subclass": str})
+
+
+def main(snakemake) -> None:
+    log = setup_logging(rule_log(snakemake))
+    p, settings = snakemake.params, snakemake.params.settings
+    seed_everything(p.seed, snakemake.threads)
+    device = pick_device()
+    pretrained, meta = load_checkpoint(snakemake.input.checkpoint)
+    check_architecture(pretrained.config, settings["model"])
+    layout = meta["layout"]
+    human_source = open_source(snakemake.input.human, settings["input"], layout=layout)
+    human_source.check_layout(layout)
+    fold = deployment_fold(_read(snakemake.input.human_splits))
+    classes = sorted(fold.loc[fold.role.isin(["train", "val"]), "subclass"].unique())
+    human, scaler, ids = fold_data(human_source, fold, classes)
+    mouse_source = open_source(snakemake.input.mouse, settings["input"], layout=layout)
+    mouse, mouse_scaler, _ = fold_data(
+        mouse_source, _read(snakemake.input.mouse_splits).query("fold == 0"), meta["classes"]
+    )
+    model, history = run_strategy(p.strategy, human, len(classes), pretrained, mouse["train"], settings, p.seed, device)
+    metrics = {
+        "strategy": p.strategy,
+        "seed": p.seed,
+        "n_train": len(ids["train"]),
+        "n_val": len(ids["val"]),
+        "val_macro_f1": macro_f1(model, human["val"], "human", device),
+        "epochs": len(history),
+        "note": "no held-out test cells: see the cross-validated results of this strategy for its expected accuracy",
+    }
+    metadata = {
+        **{k: meta[k] for k in ("layout", "features")},
+        "seed": p.seed,
+        "strategy": p.strategy,
+        "head": "human",
+        "classes": classes,
+        "scaler": scaler.to_dict(),
+        "mouse_classes": meta["classes"],
+        "mouse_scaler": mouse_scaler.to_dict(),
+        "settings": json.dumps(settings, sort_keys=True),
+        "split": "fold 0 of " + Path(snakemake.input.human_splits).name + ", test cells trained on",
+        "device": str(device),
+        "metrics": metrics,
+    }
+    save_checkpoint(Path(snakemake.output.checkpoint), model, metadata)
+    fitted = [predictions(model, human[r], ids[r], classes, "human", device).assign(role=r) for r in ("train", "val")]
+    pd.concat(fitted).to_csv(snakemake.output.predictions, sep="\t", index=False)
+    Path(snakemake.output.metrics).write_text(json.dumps(metrics, indent=1))
+    log.info(
+        "deployed %s model (seed %d) on %d + %d cells: val macro-F1 %.3f",
+        p.strategy,
+        p.seed,
+        metrics["n_train"],
+        metrics["n_val"],
+        metrics["val_macro_f1"],
+    )
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 (injected by Snakemake)
