@@ -6,8 +6,9 @@ For every seed x fold of the run's human splits and each fraction of the trainin
 stratified subsample), prints mean +- SD over seed x fold of the human test macro-F1 of:
 - `zero-shot`: the mouse-pretrained model's own mouse head, no human label used (human cells z-scored with the
   subsampled training cells; mouse subclasses mapped to human ones with config `classes.cross_species`);
-- with --finetune, `full`-strategy fine-tuning (the run's settings) from two starting heads: `random` (what the
-  workflow does) and `mouse` (the human head initialised from the mouse head's rows of the mapped classes).
+- with --finetune, `full`-strategy fine-tuning (this repository's `bilstm.finetune` settings) from two starting
+  heads: `random` (strategy `full`) and `mouse` (the human head initialised from the mouse head's rows of the mapped
+  classes: strategy `mapped`).
 Reads results/{splits,pretrain,features} of the run; writes nothing.
 """
 
@@ -28,21 +29,7 @@ sys.path.insert(0, str(ROOT / "workflow_scripts"))
 from patchseq_ml.learn.sequence_sources import open_source  # noqa: E402
 from patchseq_ml.learn.splits import subsample_training  # noqa: E402
 from patchseq_ml.learn.training import load_checkpoint, predict_proba, seed_everything, train  # noqa: E402
-from patchseq_ml.learn.transfer import fold_data, with_new_head  # noqa: E402
-
-
-def mouse_rows(mouse_classes: list[str], human_classes: list[str], class_map: dict[str, str]) -> list[list[int]]:
-    """For each human class, the mouse head rows (classes) that map onto it."""
-    return [[i for i, m in enumerate(mouse_classes) if class_map.get(m, m) == h] for h in human_classes]
-
-
-def mouse_initialised_head(model, rows: list[list[int]]) -> None:
-    """Set the human head to the mean of the mapped mouse head rows (weights and biases)."""
-    with torch.no_grad():
-        for k, mapped in enumerate(rows):
-            if mapped:
-                model.heads["human"].weight[k] = model.heads["mouse"].weight[mapped].mean(dim=0)
-                model.heads["human"].bias[k] = model.heads["mouse"].bias[mapped].mean()
+from patchseq_ml.learn.transfer import fold_data, initialise_head_from_mouse, mouse_rows, with_new_head  # noqa: E402
 
 
 def score(proba: np.ndarray, y: np.ndarray, n_classes: int) -> float:
@@ -79,9 +66,9 @@ def main() -> None:
                     seed_everything(seed + 1000 * fold, 1)
                     model = with_new_head(pretrained, "human", len(classes), seed + 1000 * fold)
                     if init == "mouse":
-                        mouse_initialised_head(model, mapped)
-                    tune = {**settings["pretrain"], "lr": settings["finetune"]["lr"]}
-                    warmup = int(settings["finetune"]["warmup_frozen_epochs"])
+                        initialise_head_from_mouse(model, mapped)
+                    tune = {**settings["pretrain"], "lr": config["bilstm"]["finetune"]["lr"]}
+                    warmup = int(config["bilstm"]["finetune"]["warmup_frozen_epochs"])
                     train(model, {"human": data["train"]}, data["val"], "human", tune, seed, cpu, frozen_epochs=warmup)
                     row[f"full, {init} head"] = score(
                         predict_proba(model, data["test"], "human", cpu), data["test"].y, len(classes)

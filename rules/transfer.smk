@@ -69,6 +69,7 @@ rule finetune:
     params:
         settings=bilstm_settings(),
         fraction=1.0,
+        class_map=config["classes"]["cross_species"],
     script:
         "../workflow_scripts/finetune.py"
 
@@ -117,6 +118,7 @@ use rule finetune as learning_curve_finetune with:
     params:
         settings=bilstm_settings(),
         fraction=wildcard_fraction,
+        class_map=config["classes"]["cross_species"],
 
 
 use rule fit_baseline as learning_curve_forest with:
@@ -214,6 +216,7 @@ rule deploy_human_model:
         settings=bilstm_settings(),
         strategy=config["bilstm"]["deploy"]["strategy"],
         seed=deploy_seed(),
+        class_map=config["classes"]["cross_species"],
     script:
         "../workflow_scripts/train_human_model.py"
 

@@ -9,7 +9,14 @@ from patchseq_ml.learn.evaluation import fold_metrics
 from patchseq_ml.learn.sequence_sources import open_source
 from patchseq_ml.learn.splits import subsample_training
 from patchseq_ml.learn.training import load_checkpoint, pick_device, seed_everything
-from patchseq_ml.learn.transfer import attention_by_class, check_architecture, fold_data, predictions, run_strategy
+from patchseq_ml.learn.transfer import (
+    attention_by_class,
+    check_architecture,
+    fold_data,
+    mouse_rows,
+    predictions,
+    run_strategy,
+)
 from patchseq_ml.logging_utils import rule_log, setup_logging
 
 
@@ -38,8 +45,9 @@ def main(snakemake) -> None:
         mouse_source = open_source(snakemake.input.mouse, settings["input"], layout=layout)
         mouse, _, _ = fold_data(mouse_source, mouse_fold, meta["classes"])
         mouse_train = mouse["train"]
+    rows = mouse_rows(meta["classes"], classes, snakemake.params.class_map)
     model, history = run_strategy(
-        w.strategy, human, len(classes), pretrained, mouse_train, settings, seed + 1000 * fold_no, device
+        w.strategy, human, len(classes), pretrained, mouse_train, settings, seed + 1000 * fold_no, device, rows
     )
     test = predictions(model, human["test"], ids["test"], classes, "human", device)
     test.insert(0, "fold", fold_no)

@@ -8,7 +8,7 @@ import pandas as pd
 from patchseq_ml.learn.deployment import deployment_fold
 from patchseq_ml.learn.sequence_sources import open_source
 from patchseq_ml.learn.training import load_checkpoint, macro_f1, pick_device, save_checkpoint, seed_everything
-from patchseq_ml.learn.transfer import check_architecture, fold_data, predictions, run_strategy
+from patchseq_ml.learn.transfer import check_architecture, fold_data, mouse_rows, predictions, run_strategy
 from patchseq_ml.logging_utils import rule_log, setup_logging
 
 
@@ -33,7 +33,10 @@ def main(snakemake) -> None:
     mouse, mouse_scaler, _ = fold_data(
         mouse_source, _read(snakemake.input.mouse_splits).query("fold == 0"), meta["classes"]
     )
-    model, history = run_strategy(p.strategy, human, len(classes), pretrained, mouse["train"], settings, p.seed, device)
+    rows = mouse_rows(meta["classes"], classes, p.class_map)
+    model, history = run_strategy(
+        p.strategy, human, len(classes), pretrained, mouse["train"], settings, p.seed, device, rows
+    )
     metrics = {
         "strategy": p.strategy,
         "seed": p.seed,

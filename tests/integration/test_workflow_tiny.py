@@ -179,7 +179,7 @@ def test_alignment_report_names_shared_and_dropped_features(run):
 
 def test_transfer_study_runs_every_strategy_on_the_baseline_folds(run):
     summary = _tsv(run / "results/finetune/human/metrics_summary.tsv")
-    assert set(summary.method) == {"scratch", "head", "full", "joint", "forest"}
+    assert set(summary.method) == {"scratch", "head", "full", "joint", "mapped", "forest"}
     paired = _tsv(run / "results/finetune/human/paired_differences.tsv")
     assert set(paired.reference) == {"scratch", "forest"} and (paired.n_pairs == 6).all()
     splits = _tsv(run / "results/splits/human/seed1.tsv")
@@ -270,7 +270,7 @@ def test_predict_with_the_deployed_human_model_agrees_with_its_own_predictions(r
 
 def test_calibration_embedding_and_species_shift_outputs(run):
     calibration = _tsv(run / "results/finetune/human/calibration.tsv").set_index("method")
-    assert set(calibration.index) == {"scratch", "head", "full", "joint", "forest"}
+    assert set(calibration.index) == {"scratch", "head", "full", "joint", "mapped", "forest"}
     assert calibration.ece.between(0, 1).all() and (calibration.n_runs == 2 * 3).all()
     bins = _tsv(run / "results/finetune/human/calibration_bins.tsv")
     assert (bins.groupby("method").n.sum().reindex(calibration.index) == calibration.n_predictions).all()
@@ -334,7 +334,7 @@ def test_a_job_killed_mid_training_is_redone_and_gives_identical_metrics(run, tm
 def test_finetune_setting_change_reruns_finetuning_and_what_follows_only(run):
     config = changed_config(run, lambda c: c["bilstm"]["finetune"].update(lr=1e-3))
     assert planned_jobs(run, configfile=config) == {
-        "finetune": 4 * 2 * 3,  # strategies x seeds x folds
+        "finetune": 5 * 2 * 3,  # strategies x seeds x folds
         "learning_curve_finetune": 3 * 2 * 3,  # fractions x strategies x folds (learning-curve seed 0)
         "evaluate_transfer": 1,
         "evaluate_predictions": 1,
@@ -358,7 +358,7 @@ def test_added_seed_runs_only_that_seed_then_aggregation(run):
         "fit_baseline": 2 * 3 * 3,  # species x models x folds
         "evaluate_baseline": 2 * 3,
         "pretrain": 1,
-        "finetune": 4 * 3,
+        "finetune": 5 * 3,
         "evaluate_transfer": 1,
         "evaluate_predictions": 1,
         "report": 1,
@@ -381,4 +381,4 @@ def test_editing_the_model_module_reruns_training_not_extraction(run):
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert {"pretrain", "finetune", "learning_curve_finetune", "evaluate_transfer", "deploy_human_model"} <= set(jobs)
     assert not {"simulate_batch", "extract_features", "collect_features", "fit_baseline", "make_splits"} & set(jobs)
-    assert jobs["pretrain"] == 2 and jobs["finetune"] == 24
+    assert jobs["pretrain"] == 2 and jobs["finetune"] == 30

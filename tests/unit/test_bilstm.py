@@ -8,7 +8,14 @@ import torch
 from patchseq_ml.learn.model import AttentionBiLSTM, ModelConfig
 from patchseq_ml.learn.sequences import Standardiser, layout_from_patterns, to_sequences
 from patchseq_ml.learn.training import CheckpointError, TaskData, load_checkpoint, save_checkpoint, seed_everything
-from patchseq_ml.learn.transfer import ConfigMismatchError, check_architecture, run_strategy
+from patchseq_ml.learn.transfer import (
+    ConfigMismatchError,
+    check_architecture,
+    initialise_head_from_mouse,
+    mouse_rows,
+    run_strategy,
+    with_new_head,
+)
 
 OPTIM = {
     "lr": 1e-2,
@@ -69,19 +76,47 @@ def test_sequences_mark_absent_families_and_standardise_with_training_cells():
     assert x[2, 0].tolist() == [0.0, 0.0] and x[0, 1, 1] == 0.0  # padding and absent family are zeros
 
 
-@pytest.mark.parametrize("strategy", ["scratch", "head", "full", "joint"])
+@pytest.mark.parametrize("strategy", ["scratch", "head", "full", "joint", "mapped"])
 def test_same_seed_gives_identical_results(strategy):
     results = []
     for _ in range(2):
         seed_everything(7)
         pretrained = AttentionBiLSTM(ModelConfig(2, 3, {"mouse": 3}, **SETTINGS["model"]))
         human = {"train": _task(seed=1), "val": _task(60, seed=2), "test": _task(60, seed=3)}
-        model, history = run_strategy(strategy, human, 3, pretrained, _task(seed=4), SETTINGS, 7, torch.device("cpu"))
+        rows = [[0], [1], [2]]
+        cpu = torch.device("cpu")
+        model, history = run_strategy(strategy, human, 3, pretrained, _task(seed=4), SETTINGS, 7, cpu, rows)
         results.append(([h["val_macro_f1"] for h in history], [p.detach().clone() for p in model.parameters()]))
     assert results[0][0] == results[1][0]
     for a, b in zip(results[0][1], results[1][1]):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert results[0][0][-1] > 0.6  # it learned the signal in step 0
+
+
+def test_mapped_strategy_starts_the_human_head_from_the_mapped_mouse_rows():
+    seed_everything(0)
+    pretrained = AttentionBiLSTM(ModelConfig(2, 3, {"mouse": 3}, **SETTINGS["model"]))
+    rows = mouse_rows(["Lamp5", "Sncg", "Vip"], ["Lamp5", "Pvalb", "Vip"], {"Sncg": "Vip"})
+    assert rows == [[0], [], [1, 2]]  # Pvalb has no mouse row here; Sncg and Vip both map onto Vip
+    model = with_new_head(pretrained, "human", 3, seed=1)
+    fresh = model.heads["human"].weight[1].detach().clone()
+    initialise_head_from_mouse(model, rows)
+    mouse = pretrained.heads["mouse"]
+    torch.testing.assert_close(model.heads["human"].weight[0], mouse.weight[0])
+    torch.testing.assert_close(model.heads["human"].weight[2], mouse.weight[1:].mean(dim=0))
+    torch.testing.assert_close(model.heads["human"].bias[2], mouse.bias[1:].mean())
+    torch.testing.assert_close(model.heads["human"].weight[1], fresh)  # no mapped row: its own initialisation
+    with pytest.raises(ValueError, match="mouse rows"):
+        run_strategy(
+            "mapped",
+            {"train": _task(seed=1), "val": _task(60, seed=2)},
+            3,
+            pretrained,
+            None,
+            SETTINGS,
+            0,
+            torch.device("cpu"),
+        )
 
 
 def test_head_strategy_keeps_the_encoder_frozen():

@@ -4,7 +4,10 @@
 - ``head``: the pretrained mouse encoder, frozen, with a new human head;
 - ``full``: encoder initialised from mouse, ``warmup_frozen_epochs`` with it frozen, then everything trained;
 - ``joint``: shared encoder with the mouse head and a new human head trained on L_human + lambda * L_mouse, then
-  human-only fine-tuning (the study's reported method).
+  human-only fine-tuning (the study's reported method);
+- ``mapped``: as ``full``, but the human head starts from the mouse head's rows of the classes that map onto each
+  human class (``classes.cross_species``), so the mouse decision function is where training starts instead of a
+  random head (benchmarks/transfer_diagnosis.py: at a handful of human cells a random head throws the transfer away).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from .sequence_sources import FamilySequences, FamilyStandardiser, TableSequence
 from .sequences import Standardiser
 from .training import TaskData, predict_proba, train
 
-STRATEGIES = ("scratch", "head", "full", "joint")
+STRATEGIES = ("scratch", "head", "full", "joint", "mapped")
 
 
 class ConfigMismatchError(ValueError):
@@ -63,6 +66,20 @@ def with_new_head(model: AttentionBiLSTM, name: str, n_classes: int, seed: int) 
     return new
 
 
+def mouse_rows(mouse_classes: list[str], human_classes: list[str], class_map: dict[str, str]) -> list[list[int]]:
+    """For each human class, the mouse head's rows (class indices) that map onto it."""
+    return [[i for i, m in enumerate(mouse_classes) if class_map.get(m, m) == h] for h in human_classes]
+
+
+def initialise_head_from_mouse(model: AttentionBiLSTM, rows: list[list[int]]) -> None:
+    """Set each human head row to the mean of its mapped mouse head rows (a class without any keeps its init)."""
+    with torch.no_grad():
+        for k, mapped in enumerate(rows):
+            if mapped:
+                model.heads["human"].weight[k] = model.heads["mouse"].weight[mapped].mean(dim=0)
+                model.heads["human"].bias[k] = model.heads["mouse"].bias[mapped].mean()
+
+
 def run_strategy(
     strategy: str,
     human: dict[str, TaskData],
@@ -72,8 +89,10 @@ def run_strategy(
     settings: dict,
     seed: int,
     device: torch.device,
+    head_rows: list[list[int]] | None = None,
 ) -> tuple[AttentionBiLSTM, list[dict]]:
-    """Train one strategy; ``settings`` holds ``model``, ``pretrain`` (optimiser) and ``finetune`` (its delta)."""
+    """Train one strategy; ``settings`` holds ``model``, ``pretrain`` (optimiser) and ``finetune`` (its delta);
+    ``head_rows`` (``mouse_rows``) is what ``mapped`` initialises the human head from."""
     base = settings["pretrain"]
     tune = {**base, **{k: v for k, v in settings["finetune"].items() if k in base}}
     if strategy == "scratch":
@@ -88,7 +107,11 @@ def run_strategy(
         return model, train(
             model, {"human": human["train"]}, human["val"], "human", tune, seed, device, freeze_encoder=True
         )
-    if strategy == "full":
+    if strategy == "mapped":
+        if head_rows is None:
+            raise ValueError("the mapped strategy needs the mouse rows of each human class")
+        initialise_head_from_mouse(model, head_rows)
+    if strategy in ("full", "mapped"):
         warmup = int(settings["finetune"]["warmup_frozen_epochs"])
         return model, train(
             model, {"human": human["train"]}, human["val"], "human", tune, seed, device, frozen_epochs=warmup
