@@ -116,7 +116,7 @@ def runs(cluster: dict[str, float], tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="module")
 def slurm_jobs(runs: dict) -> pd.DataFrame:
-    """This run's SLURM jobs (squeue keeps finished ones for MinJobAge = 600 s): id, state, comment, CPUs, memory."""
+    """This run's SLURM jobs (squeue keeps finished ones for MinJobAge = 7200 s): id, state, comment, CPUs, memory."""
     match = re.search(r"SLURM run ID: (\S+)", runs["log"])
     assert match, "the plugin did not log a SLURM run ID: not run through the SLURM executor?"
     out = _sh("squeue", "--states=all", "--noheader", "--name", match.group(1), "--format=%i|%T|%k|%C|%m|%P")

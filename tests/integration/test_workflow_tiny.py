@@ -21,7 +21,7 @@ DEFECT_REASONS = {
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tiny")
-    snakemake(workdir, "--cores", "2")
+    snakemake(workdir, "--cores", "2", timeout=2400)  # ~9 min alone on 2 cores; a guard, not a speed test
     return workdir
 
 

@@ -4,7 +4,7 @@
 # at once when the cluster of this script is already up. Stop it with tests/slurm/stop-cluster.sh.
 #
 # Job status: squeue (no accounting database). Run Snakemake with `--slurm-status-command squeue` and
-# `--slurm-init-seconds-before-status-checks <= 200` (MinJobAge=600 below must be >= 3x that value, or the plugin
+# `--slurm-init-seconds-before-status-checks <= 200` (MinJobAge=7200 below must be >= 3x that value, or the plugin
 # falls back to sacct, which hangs without accounting). See tests/slurm/README.md.
 #
 # Environment: SLURM_TEST_DIR (state, logs, PIDs; default /tmp/patchseq-slurm), SLURM_TEST_PARTITION (default
@@ -83,8 +83,9 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=500
 ReturnToService=2
-# Finished jobs stay visible to squeue for 10 min: the plugin's squeue status needs MinJobAge >= 3x its first delay.
-MinJobAge=600
+# Finished jobs stay visible to squeue for 2 h: the plugin's squeue status needs MinJobAge >= 3x its first delay, and
+# the test lists every job of a run that can itself take > 10 min on a busy 2-core machine (600 s lost the first ones).
+MinJobAge=7200
 MpiDefault=none
 SchedulerType=sched/backfill
 $NODE_LINE State=UNKNOWN
