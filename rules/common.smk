@@ -319,10 +319,11 @@ def bilstm_settings(stage="finetune"):
 
 
 def sequence_file(species):
-    """What the BiLSTM reads for a species: the families array (NWB sources) or the aligned feature table."""
+    """What the BiLSTM reads for a species: the families array (NWB sources) or the sequence table (shared and own
+    features, rule sequence_features)."""
     if config["bilstm"]["input"] == "families":
         return f"results/features/{species}/families.npz"
-    return f"results/features/aligned/{species}.tsv"
+    return f"results/features/sequence/{species}.tsv"
 
 
 def deploy_seed():

@@ -89,7 +89,6 @@ rule report:
         colours=config["report"]["colours"],
         class_map=config["classes"]["cross_species"],
         n_seeds=len(config["splits"]["seeds"]),
-        families=config["bilstm"]["sequence_families"],
         baseline_keys=baseline_keys(),
         provenance=report_provenance(),
         stage_order=[r.name for r in workflow.rules],

@@ -1,6 +1,34 @@
 # The attention BiLSTM: mouse pretraining per seed, human fine-tuning per strategy x seed x fold, paired evaluation.
 
 
+# Feature input only: the shared quantities plus each species' own features (masked in the other species).
+rule sequence_features:
+    input:
+        aligned=expand("results/features/aligned/{species}.tsv", species=SPECIES),
+        features=expand("results/features/{species}/features.tsv", species=SPECIES),
+        report="results/features/aligned/alignment_report.tsv",
+        alignment=repo_path("config/feature_alignment.tsv"),
+        code=library("learn/sequence_tables.py"),
+    output:
+        tables=expand("results/features/sequence/{species}.tsv", species=SPECIES),
+        report="results/features/sequence/own_features.tsv",
+    log:
+        "results/logs/sequence_features/sequence_features.log",
+    benchmark:
+        "results/benchmarks/sequence_features/sequence_features.tsv"
+    conda:
+        "../envs/sklearn.yaml"
+    params:
+        sources=feature_sources(),
+        own={
+            k: v
+            for k, v in config["bilstm"]["own_features"].items()
+            if k != "families"
+        },
+    script:
+        "../workflow_scripts/sequence_features.py"
+
+
 rule pretrain:
     input:
         sequences=sequence_file("mouse"),

@@ -6,14 +6,13 @@ from pathlib import Path
 import pandas as pd
 
 from patchseq_ml.learn.evaluation import fold_metrics
-from patchseq_ml.learn.sequence_sources import open_source
 from patchseq_ml.learn.splits import subsample_training
-from patchseq_ml.learn.training import load_checkpoint, pick_device, seed_everything
+from patchseq_ml.learn.training import pick_device, seed_everything
 from patchseq_ml.learn.transfer import (
     attention_by_class,
-    check_architecture,
     fold_data,
     mouse_rows,
+    open_pretrained,
     predictions,
     run_strategy,
 )
@@ -30,31 +29,22 @@ def main(snakemake) -> None:
     seed, fold_no = int(w.seed), int(w.fold)
     seed_everything(seed + 1000 * fold_no, snakemake.threads)
     device = pick_device()
-    pretrained, meta = load_checkpoint(snakemake.input.checkpoint)
-    check_architecture(pretrained.config, settings["model"])
-    layout = meta["layout"]
-    human_source = open_source(snakemake.input.human, settings["input"], layout=layout)
-    human_source.check_layout(layout)
+    start = open_pretrained(snakemake.input.checkpoint, snakemake.input.human, snakemake.input.mouse, settings)
     splits = _read(snakemake.input.human_splits)
     fold = subsample_training(splits[splits.fold == fold_no], snakemake.params.fraction, seed + 1000 * fold_no)
     classes = sorted(fold.loc[fold.role.isin(["train", "val", "test"]), "subclass"].unique())
-    human, _, ids = fold_data(human_source, fold, classes)
-    mouse_train = None
-    if w.strategy == "joint":
-        mouse_fold = _read(snakemake.input.mouse_splits).query("fold == 0")
-        mouse_source = open_source(snakemake.input.mouse, settings["input"], layout=layout)
-        mouse, _, _ = fold_data(mouse_source, mouse_fold, meta["classes"])
-        mouse_train = mouse["train"]
-    rows = mouse_rows(meta["classes"], classes, snakemake.params.class_map)
+    human, _, ids = fold_data(start.human, fold, classes)
+    mouse_train = start.mouse_fold(_read(snakemake.input.mouse_splits))[0]["train"] if w.strategy == "joint" else None
+    rows = mouse_rows(start.meta["classes"], classes, snakemake.params.class_map)
     model, history = run_strategy(
-        w.strategy, human, len(classes), pretrained, mouse_train, settings, seed + 1000 * fold_no, device, rows
+        w.strategy, human, len(classes), start.model, mouse_train, settings, seed + 1000 * fold_no, device, rows
     )
     test = predictions(model, human["test"], ids["test"], classes, "human", device)
     test.insert(0, "fold", fold_no)
     test.insert(0, "seed", seed)
     test.to_csv(snakemake.output.predictions, sep="\t", index=False)
     pd.DataFrame(history).to_csv(snakemake.output.epochs, sep="\t", index=False)
-    attention = attention_by_class(model, human["test"], classes, human_source.family_names, device)
+    attention = attention_by_class(model, human["test"], classes, start.human.family_names, device)
     attention.to_csv(snakemake.output.attention, sep="\t")
     metrics = fold_metrics(test.true.to_numpy(), test.pred.to_numpy(), classes)
     Path(snakemake.output.metrics).write_text(

@@ -18,7 +18,13 @@ def main(snakemake) -> None:
     seed, settings = int(snakemake.wildcards.seed), snakemake.params.settings
     seed_everything(seed, snakemake.threads)
     device = pick_device()
-    source = open_source(snakemake.input.sequences, settings["input"], settings["sequence_families"])
+    source = open_source(
+        snakemake.input.sequences,
+        settings["input"],
+        settings["sequence_families"],
+        own_patterns=settings["own_features"]["families"],
+        standardise=settings["standardise"],
+    )
     splits = pd.read_csv(snakemake.input.splits, sep="\t", dtype={"cell_id": str})
     fold = splits[splits.fold == 0]  # pretraining uses the first split of this seed
     classes = sorted(fold.loc[fold.role.isin(["train", "val", "test"]), "subclass"].unique())
@@ -47,7 +53,8 @@ def main(snakemake) -> None:
     attention_by_class(model, data["test"], classes, source.family_names, device).to_csv(
         snakemake.output.attention, sep="\t"
     )
-    Path(snakemake.output.metrics).write_text(json.dumps({"seed": seed, "best_epoch": best_epoch, **metrics}, indent=1))
+    record = {"seed": seed, "best_epoch": best_epoch, **metrics, "layout": source.layout_dict()}
+    Path(snakemake.output.metrics).write_text(json.dumps(record, indent=1))
     log.info("mouse seed %d on %s: best epoch %d, test macro-F1 %.3f", seed, device, best_epoch, metrics["macro_f1"])
 
 

@@ -44,8 +44,9 @@ def main(snakemake) -> None:
     sections.append(baseline_section.alignment(_tsv(snakemake.input.alignment)))
     sections.append(analysis_sections.shift_section(_tsv(snakemake.input.species_shift), figures))
     sections.append(baseline_section.build(summaries, confusions, figures, p.class_map, p.n_seeds))
-    pretrain = pd.DataFrame([json.loads(Path(path).read_text()) for path in snakemake.input.pretrain])
-    note = "Sequence steps (families of aligned features): " + "; ".join(f"{k}: {v}" for k, v in p.families.items())
+    records = [json.loads(Path(path).read_text()) for path in snakemake.input.pretrain]
+    note = transfer_section.layout_note(records[0]["layout"])
+    pretrain = pd.DataFrame([{k: v for k, v in r.items() if k != "layout"} for r in records])
     attention = pd.read_csv(snakemake.input.attention_by_class, sep="\t")
     curve = pd.read_csv(snakemake.input.learning_curve, sep="\t")
     summary, paired = _tsv(snakemake.input.transfer_summary), _tsv(snakemake.input.transfer_paired)

@@ -6,9 +6,8 @@ from pathlib import Path
 import pandas as pd
 
 from patchseq_ml.learn.deployment import deployment_fold
-from patchseq_ml.learn.sequence_sources import open_source
-from patchseq_ml.learn.training import load_checkpoint, macro_f1, pick_device, save_checkpoint, seed_everything
-from patchseq_ml.learn.transfer import check_architecture, fold_data, mouse_rows, predictions, run_strategy
+from patchseq_ml.learn.training import macro_f1, pick_device, save_checkpoint, seed_everything
+from patchseq_ml.learn.transfer import fold_data, mouse_rows, open_pretrained, predictions, run_strategy
 from patchseq_ml.logging_utils import rule_log, setup_logging
 
 
@@ -21,21 +20,15 @@ def main(snakemake) -> None:
     p, settings = snakemake.params, snakemake.params.settings
     seed_everything(p.seed, snakemake.threads)
     device = pick_device()
-    pretrained, meta = load_checkpoint(snakemake.input.checkpoint)
-    check_architecture(pretrained.config, settings["model"])
-    layout = meta["layout"]
-    human_source = open_source(snakemake.input.human, settings["input"], layout=layout)
-    human_source.check_layout(layout)
+    start = open_pretrained(snakemake.input.checkpoint, snakemake.input.human, snakemake.input.mouse, settings)
+    meta = start.meta
     fold = deployment_fold(_read(snakemake.input.human_splits))
     classes = sorted(fold.loc[fold.role.isin(["train", "val"]), "subclass"].unique())
-    human, scaler, ids = fold_data(human_source, fold, classes)
-    mouse_source = open_source(snakemake.input.mouse, settings["input"], layout=layout)
-    mouse, mouse_scaler, _ = fold_data(
-        mouse_source, _read(snakemake.input.mouse_splits).query("fold == 0"), meta["classes"]
-    )
+    human, scaler, ids = fold_data(start.human, fold, classes)
+    mouse, mouse_scaler = start.mouse_fold(_read(snakemake.input.mouse_splits))
     rows = mouse_rows(meta["classes"], classes, p.class_map)
     model, history = run_strategy(
-        p.strategy, human, len(classes), pretrained, mouse["train"], settings, p.seed, device, rows
+        p.strategy, human, len(classes), start.model, mouse["train"], settings, p.seed, device, rows
     )
     metrics = {
         "strategy": p.strategy,

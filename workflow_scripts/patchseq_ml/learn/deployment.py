@@ -32,4 +32,4 @@ def scaler_from_dict(kind: str, data: dict) -> FamilyStandardiser | Standardiser
     """A stored standardisation, for a checkpoint's input ``kind`` ('families' or 'features')."""
     if kind == "families":
         return FamilyStandardiser.from_dict(data)
-    return Standardiser(dict(data["mean"]), dict(data["sd"]))
+    return Standardiser.from_dict(data)

@@ -97,41 +97,57 @@ class FamilySequences:
 
 
 class TableSequences:
-    """Aligned scalar features of one species grouped into families (``sequences.SequenceLayout``)."""
+    """Scalar features of one species grouped into families (``sequences.SequenceLayout``), standardised by
+    ``method`` (``sequences.Standardiser``)."""
 
     kind = "features"
 
-    def __init__(self, table: pd.DataFrame, layout: SequenceLayout) -> None:
+    def __init__(self, table: pd.DataFrame, layout: SequenceLayout, method: str = "zscore") -> None:
         self.table = table.set_index("cell_id")
+        missing = [c for family in layout.families for c in family if c not in self.table]
+        if missing:
+            raise SequenceSourceError(f"features {missing[:5]} of the sequence layout are not in the table")
         self.layout = layout
         self.family_names = layout.family_names
+        self.method = method
 
     @property
     def width(self) -> int:
         return self.layout.width
 
     def fit(self, ids: list[str]) -> Standardiser:
-        return Standardiser.fit(self.table.loc[ids], self.layout)
+        return Standardiser.fit(self.table.loc[ids], self.layout, self.method)
 
     def encode(self, ids: list[str], scaler: Standardiser) -> tuple[np.ndarray, np.ndarray]:
         return to_sequences(self.table.loc[ids], self.layout, scaler)
 
     def layout_dict(self) -> dict:
-        return {"kind": self.kind, **self.layout.to_dict()}
+        return {"kind": self.kind, **self.layout.to_dict(), "standardise": self.method}
 
     def check_layout(self, layout: dict) -> None:
         if layout.get("kind", "features") != self.kind:
             raise SequenceSourceError(f"the checkpoint was trained on {layout.get('kind')}, this run reads features")
 
 
-def open_source(path: str | Path, kind: str, patterns: dict[str, str] | None = None, layout: dict | None = None):
-    """A species' sequence source: ``kind`` 'families' (an .npz) or 'features' (an aligned TSV; families from
-    ``layout`` (a checkpoint's) when given, else grouped by ``patterns``)."""
+def open_source(
+    path: str | Path,
+    kind: str,
+    patterns: dict[str, str] | None = None,
+    layout: dict | None = None,
+    own_patterns: dict[str, dict[str, str]] | None = None,
+    standardise: str = "zscore",
+):
+    """A species' sequence source: ``kind`` 'families' (an .npz) or 'features' (a sequence table; families and
+    standardisation from ``layout`` (a checkpoint's) when given, else grouped by ``patterns`` (shared features)
+    and ``own_patterns`` (each species' own features) and standardised by ``standardise``)."""
     if kind == "families":
         return FamilySequences(path)
     table = pd.read_csv(path, sep="\t", dtype={"cell_id": str, "subclass": str})
-    if layout is not None:
-        groups = SequenceLayout(layout["family_names"], layout["families"])
-    else:
-        groups = layout_from_patterns(list(table.columns[4:]), patterns or {})
-    return TableSequences(table, groups)
+    try:
+        if layout is not None:
+            groups = SequenceLayout(layout["family_names"], layout["families"])
+            return TableSequences(table, groups, layout.get("standardise", "zscore"))
+        groups = layout_from_patterns(list(table.columns[4:]), patterns or {}, own_patterns)
+        return TableSequences(table, groups, standardise)
+    except (SequenceSourceError, ValueError) as error:
+        raise SequenceSourceError(f"{path}: {error}") from None

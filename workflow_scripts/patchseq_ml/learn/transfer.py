@@ -12,14 +12,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import torch
 
 from .model import AttentionBiLSTM, ModelConfig
-from .sequence_sources import FamilySequences, FamilyStandardiser, TableSequences
+from .sequence_sources import FamilySequences, FamilyStandardiser, TableSequences, open_source
 from .sequences import Standardiser
-from .training import TaskData, predict_proba, train
+from .training import TaskData, load_checkpoint, predict_proba, train
 
 STRATEGIES = ("scratch", "head", "full", "joint", "mapped")
 
@@ -53,6 +56,38 @@ def check_architecture(checkpoint_config: ModelConfig, requested: dict) -> None:
         raise ConfigMismatchError(
             "model settings differ from the pretrained checkpoint: " + ", ".join(diffs) + "; rerun pretraining"
         )
+
+
+@dataclass
+class Pretrained:
+    """A pretrained mouse model with what reaching human cells from it needs: its metadata (classes, layout) and
+    both species' sequences read with its layout (the mouse ones on demand)."""
+
+    model: AttentionBiLSTM
+    meta: dict
+    human: FamilySequences | TableSequences
+    mouse_path: Path
+    input_kind: str
+
+    def mouse(self) -> FamilySequences | TableSequences:
+        return open_source(self.mouse_path, self.input_kind, layout=self.meta["layout"])
+
+    def mouse_fold(self, splits: pd.DataFrame) -> tuple[dict[str, TaskData], FamilyStandardiser | Standardiser]:
+        """The mouse cells of the pretraining split (fold 0 of ``splits``) with the checkpoint's classes."""
+        data, scaler, _ = fold_data(self.mouse(), splits[splits.fold == 0], self.meta["classes"])
+        return data, scaler
+
+
+def open_pretrained(
+    checkpoint: str | Path, human_path: str | Path, mouse_path: str | Path, settings: dict
+) -> Pretrained:
+    """Load the checkpoint (architecture from the checkpoint itself), refuse model settings that differ from it, and
+    open the human sequences with the checkpoint's layout (refused when they do not fit it)."""
+    model, meta = load_checkpoint(checkpoint)
+    check_architecture(model.config, settings["model"])
+    human = open_source(human_path, settings["input"], layout=meta["layout"])
+    human.check_layout(meta["layout"])
+    return Pretrained(model, meta, human, Path(mouse_path), settings["input"])
 
 
 def with_new_head(model: AttentionBiLSTM, name: str, n_classes: int, seed: int) -> AttentionBiLSTM:

@@ -24,6 +24,20 @@ def _fmt(row: pd.Series) -> str:
     return f"{row['mean']:.3f} ± {row['sd']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
 
 
+def layout_note(layout: dict) -> str:
+    """What one BiLSTM step is, from a checkpoint's layout: the feature-vector families with their widths, or the
+    feature groups (shared, then each species' own, masked in the other species) and their standardisation."""
+    if layout.get("kind") == "families":
+        steps = ", ".join(f"{n} ({w})" for n, w in zip(layout["family_names"], layout["widths"]))
+        return f"Sequence steps: {len(layout['family_names'])} feature-vector families (width): {steps}."
+    groups = "; ".join(f"{n}: {', '.join(f)}" for n, f in zip(layout["family_names"], layout["families"]))
+    return (
+        f"Sequence steps: {len(layout['family_names'])} groups of scalar features, standardised by "
+        f"{layout.get('standardise', 'zscore')} with training cells (species:family = that species' own features, "
+        f"absent and masked in the other species): {groups}."
+    )
+
+
 def build(
     summary: pd.DataFrame,
     paired: pd.DataFrame,
