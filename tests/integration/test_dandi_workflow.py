@@ -2,6 +2,7 @@
 sheet -> download (the real `dandi` client and our verification) -> extraction; and what `-n` does offline. Then the
 same with `dandi.stream: true`: no downloads, extraction streams the files, and the features are the same."""
 
+import contextlib
 import hashlib
 import shutil
 import socket
@@ -75,16 +76,25 @@ def _serve_assets() -> dict[str, FakeDandiArchive]:
     return servers
 
 
+@contextlib.contextmanager
+def _served(tmp_path_factory, monkeypatch, name: str, stream: bool):
+    """A working folder with a dandi client isolated by ``monkeypatch`` (undone by the caller), fresh loopback
+    archives and their overlay; the servers are stopped when the block ends (later tests see a closed archive)."""
+    work = tmp_path_factory.mktemp(name)
+    isolate_dandi_client(monkeypatch, work / "home")
+    servers = _serve_assets()
+    try:
+        yield work, _overlay(work, {s: srv.api_url for s, srv in servers.items()}, stream=stream), servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
 @pytest.fixture(scope="module")
 def archive_run(tmp_path_factory):
     monkeypatch = pytest.MonkeyPatch()
-    work = tmp_path_factory.mktemp("dandi")
-    isolate_dandi_client(monkeypatch, work / "home")
-    servers = _serve_assets()
-    overlay = _overlay(work, {s: srv.api_url for s, srv in servers.items()})
-    result = snakemake(work / "run", "features", "--cores", "2", configfile=overlay)
-    for server in servers.values():
-        server.stop()
+    with _served(tmp_path_factory, monkeypatch, "dandi", stream=False) as (work, overlay, servers):
+        result = snakemake(work / "run", "features", "--cores", "2", configfile=overlay)
     yield work, overlay, servers, result
     monkeypatch.undo()
 
@@ -93,15 +103,10 @@ def archive_run(tmp_path_factory):
 def stream_run(tmp_path_factory):
     """`dandi.stream: true` against fresh servers: the planned jobs of a dry run, then the `features` target."""
     monkeypatch = pytest.MonkeyPatch()
-    work = tmp_path_factory.mktemp("stream")
-    isolate_dandi_client(monkeypatch, work / "home")
-    servers = _serve_assets()
-    overlay = _overlay(work, {s: srv.api_url for s, srv in servers.items()}, stream=True)
-    jobs = planned_jobs(work / "run", "--cores", "2", "features", configfile=overlay)  # (not right after --quiet)
-    traces = "results/report/traces/human.npz"  # reads the example cells from the URLs in the sheet
-    snakemake(work / "run", "features", traces, "--cores", "2", "--resources", "downloads=1", configfile=overlay)
-    for server in servers.values():
-        server.stop()
+    with _served(tmp_path_factory, monkeypatch, "stream", stream=True) as (work, overlay, servers):
+        jobs = planned_jobs(work / "run", "--cores", "2", "features", configfile=overlay)  # (not right after --quiet)
+        traces = "results/report/traces/human.npz"  # reads the example cells from the URLs in the sheet
+        snakemake(work / "run", "features", traces, "--cores", "2", "--resources", "downloads=1", configfile=overlay)
     yield work, overlay, servers, jobs
     monkeypatch.undo()
 
