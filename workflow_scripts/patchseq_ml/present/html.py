@@ -18,8 +18,9 @@ img{max-width:100%;border:1px solid #eee} .note{color:#555;font-size:0.9em}
 
 
 def table(frame: pd.DataFrame, float_format: str = "{:.3g}") -> str:
-    """A DataFrame as an HTML table (index included when named)."""
-    return frame.to_html(index=frame.index.name is not None, float_format=float_format.format, border=0, na_rep="")
+    """A DataFrame as an HTML table (index included when named; a MultiIndex when any of its levels is)."""
+    named = any(name is not None for name in frame.index.names)
+    return frame.to_html(index=named, float_format=float_format.format, border=0, na_rep="")
 
 
 def image(png_path: Path, alt: str) -> str:

@@ -30,11 +30,13 @@ def layout_note(layout: dict) -> str:
     if layout.get("kind") == "families":
         steps = ", ".join(f"{n} ({w})" for n, w in zip(layout["family_names"], layout["widths"]))
         return f"Sequence steps: {len(layout['family_names'])} feature-vector families (width): {steps}."
-    groups = "; ".join(f"{n}: {', '.join(f)}" for n, f in zip(layout["family_names"], layout["families"]))
+    steps = zip(layout["family_names"], layout["families"])
+    groups = "; ".join(f"{n} ({len(f)})" if ":" in n else f"{n}: {', '.join(f)}" for n, f in steps)
     return (
         f"Sequence steps: {len(layout['family_names'])} groups of scalar features, standardised by "
-        f"{layout.get('standardise', 'zscore')} with training cells (species:family = that species' own features, "
-        f"absent and masked in the other species): {groups}."
+        f"{layout.get('standardise', 'zscore')} with training cells; shared quantities by name, then each species' "
+        f"own features (species:family (count), absent and masked in the other species; "
+        f"results/features/sequence/own_features.tsv lists them): {groups}."
     )
 
 
