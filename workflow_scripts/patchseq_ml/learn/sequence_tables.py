@@ -31,9 +31,8 @@ def sequence_tables(
     for species, table in features.items():
         usable = table.status == "ok" if "status" in table else pd.Series(True, index=table.index)
         kept = {}
-        for column in table.columns:
-            if column in META or column in shared_sources[species] or not own:
-                continue
+        candidates = [c for c in table.columns if c not in META and c not in shared_sources[species]] if own else []
+        for column in candidates:
             values = pd.to_numeric(table[column], errors="coerce")
             missing = float(values[usable].isna().mean()) if usable.any() else 1.0
             reason = ""

@@ -23,6 +23,7 @@ from scipy.special import ndtri
 OWN_SEPARATOR = ":"  # "human:width_rheo" = the human table's own feature width_rheo
 QUANTILE_LEVELS = 101  # quantiles stored per feature for the quantile standardisation
 QUANTILE_CLIP = 1e-3  # levels are clipped to [clip, 1 - clip] before the normal quantile function: |z| <= 3.09
+_QUANTILE_GRID = np.linspace(0.0, 1.0, QUANTILE_LEVELS)
 
 
 @dataclass
@@ -92,10 +93,9 @@ class Standardiser:
         sd = values.std(ddof=0).replace(0.0, 1.0).fillna(1.0)
         quantiles = {}
         if method == "quantile":
-            levels = np.linspace(0.0, 1.0, QUANTILE_LEVELS)
             for column in columns:
                 seen = values[column].dropna().to_numpy()
-                quantiles[column] = np.quantile(seen, levels).tolist() if len(seen) else []
+                quantiles[column] = np.quantile(seen, _QUANTILE_GRID).tolist() if len(seen) else []
         return cls({k: float(v) for k, v in mean.items()}, {k: float(v) for k, v in sd.items()}, method, quantiles)
 
     def transform(self, raw: np.ndarray, columns: list[str]) -> np.ndarray:
@@ -105,7 +105,7 @@ class Standardiser:
             sd = np.array([self.sd[c] for c in columns])
             return (raw - mean) / sd
         out = np.full(raw.shape, np.nan)
-        levels = np.linspace(0.0, 1.0, QUANTILE_LEVELS)
+        levels = _QUANTILE_GRID
         for j, column in enumerate(columns):
             q = np.asarray(self.quantiles.get(column, []), dtype=float)
             if len(q) == 0:  # never seen in training: every value sits at the centre
