@@ -110,3 +110,27 @@ def test_non_nwb_files_are_refused(tmp_path, stimulus_table):
         read_sweeps(plain, stimulus_table)
     with pytest.raises(NWBReadError, match="does not exist"):
         read_sweeps(tmp_path / "missing.nwb", stimulus_table)
+
+
+def _with_timestamps(path, times: np.ndarray) -> None:
+    """Replace the response's starting_time by ``timestamps`` (as a TimeSeries stored without a fixed rate)."""
+    with h5py.File(path, "r+") as h5:
+        series = h5["acquisition/data_00000_AD0"]
+        del series["starting_time"]
+        series.create_dataset("timestamps", data=times)
+
+
+@pytest.mark.parametrize("uneven", [False, True])
+def test_timestamps_give_the_rate_or_the_time_base(tmp_path, stimulus_table, uneven):
+    path = tmp_path / "cell.nwb"
+    write_mies_nwb(path, "cell", [_sweep(0)], "1")
+    n = int(50000.0 * 0.2)
+    times = np.arange(n) / 20000.0
+    if uneven:
+        times[n // 2 :] += 0.5 / 20000.0
+    _with_timestamps(path, times)
+    (sweep,) = read_sweeps(path, stimulus_table)
+    if uneven:
+        assert np.isnan(sweep.rate_hz) and np.array_equal(sweep.timestamps_s, times)
+    else:
+        assert sweep.rate_hz == pytest.approx(20000.0) and sweep.timestamps_s is None

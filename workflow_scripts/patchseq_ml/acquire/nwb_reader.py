@@ -50,6 +50,7 @@ class Sweep:
     response_mv: np.ndarray
     stimulus_pa: np.ndarray
     clamp_mode: str  # "current_clamp" or "voltage_clamp"
+    timestamps_s: np.ndarray | None = None  # sample times (s) of a series without a fixed rate (rate_hz is NaN)
 
     @property
     def duration_s(self) -> float:
@@ -226,15 +227,24 @@ def _series_by_attribute(h5: h5py.File) -> dict[int, list[str]]:
     return groups
 
 
-def _scaled(series: h5py.Group) -> tuple[np.ndarray, float]:
-    """Values in mV (volts series) or pA (ampere series), and the sampling rate in Hz."""
+def _scaled(series: h5py.Group) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """Values in mV (volts series) or pA (ampere series), the sampling rate in Hz, and the sample times (s) of a
+    series stored with ``timestamps`` at uneven intervals (its rate is then NaN; evenly spaced timestamps give
+    their rate)."""
     data = series["data"]
     conversion = float(data.attrs.get("conversion", 1.0))
     unit = _unit(series)
     to_lab_units = 1e3 if unit in _VOLTS else 1e12 if unit in _AMPS else 1.0
     values = data[()].astype(np.float64) * (conversion * to_lab_units)
-    rate = float(series["starting_time"].attrs["rate"]) if "starting_time" in series else np.nan
-    return values, rate
+    if "starting_time" in series:
+        return values, float(series["starting_time"].attrs["rate"]), None
+    if "timestamps" in series:
+        times = np.asarray(series["timestamps"][()], dtype=np.float64)
+        steps = np.diff(times)
+        if steps.size and steps[0] > 0 and np.allclose(steps, steps[0], rtol=1e-6, atol=0.0):
+            return values, float(1.0 / steps[0]), None
+        return values, np.nan, times
+    return values, np.nan, None
 
 
 def _unit(series: h5py.Group) -> str:
@@ -275,10 +285,10 @@ def _build_sweep(h5: h5py.File, number: int, names: list[str], table: StimulusTa
     else:
         clamp = "voltage_clamp" if any(k in _VOLTAGE_CLAMP for k in kinds) else "unknown"
         response = responses[0]
-    response_values, rate = _scaled(response)
+    response_values, rate, times = _scaled(response)
     if stimuli:
         stimulus = next((g for g in stimuli if _unit(g) in _AMPS), stimuli[0])
-        stimulus_values, _ = _scaled(stimulus)
+        stimulus_values = _scaled(stimulus)[0]
     else:
         stimulus_values = np.full(response_values.shape, np.nan)
     description = _text(response.attrs.get("stimulus_description", ""))
@@ -293,4 +303,5 @@ def _build_sweep(h5: h5py.File, number: int, names: list[str], table: StimulusTa
         response_mv=response_values,
         stimulus_pa=stimulus_values,
         clamp_mode=clamp,
+        timestamps_s=times,
     )

@@ -15,8 +15,9 @@ import numpy as np
 from ..acquire.nwb_reader import NWBReadError, read_sweeps
 from ..acquire.stimulus_table import STIMULUS_TYPES, StimulusTable
 from .families import cell_families
+from .spikes import filter_applicable
 from .sweep_features import SweepFeatures, sweep_features
-from .sweep_qc import check_sweep
+from .sweep_qc import check_sweep, protocol_epochs
 from .time_constant import cell_tau_ms
 
 ANALYSED_TYPES = ("long_square", "short_square", "ramp")
@@ -27,7 +28,7 @@ TRAIN_KEYS = ("rate_hz", "latency_ms", "isi_mean_ms", "isi_cv", "adaptation")
 @dataclass
 class Failure:
     """A lost cell, stimulus family, sweep or feature-vector family: ``level`` is 'cell', 'family', 'sweep' or
-    'vector'."""
+    'vector'; 'note' records a deviation that costs nothing (e.g. dV/dt left unfiltered at a low sampling rate)."""
 
     level: str
     item: str
@@ -68,6 +69,8 @@ def extract_cell(path: str | Path, cell_id: str, table: StimulusTable, config: d
         return result
     result.sweep_counts = {kind: 0 for kind in STIMULUS_TYPES}
     by_type: dict[str, list[SweepFeatures]] = {kind: [] for kind in ANALYSED_TYPES}
+    protocol = protocol_epochs(sweeps, config["qc"])
+    unfiltered: set[float] = set()
     for sweep in sweeps:
         result.sweep_counts[sweep.stimulus_type] += 1
         record = {
@@ -81,17 +84,23 @@ def extract_cell(path: str | Path, cell_id: str, table: StimulusTable, config: d
         result.sweeps.append(record)
         if sweep.stimulus_type not in ANALYSED_TYPES:
             continue
-        qc = check_sweep(sweep, config["qc"])
+        qc = check_sweep(sweep, config["qc"], protocol)
         record["qc"] = qc.reason or "passed"
         if not qc.passed:
             result.failures.append(Failure("sweep", str(sweep.sweep_number), qc.reason))
             continue
+        if not filter_applicable(sweep.rate_hz, config["spikes"]["filter_khz"]):
+            unfiltered.add(sweep.rate_hz)
         features = sweep_features(sweep, qc, config["spikes"])
         record["amplitude_pa"] = features.amplitude_pa
         record["spike_times_s"] = features.spike_times_s
         record["spike_window_s"] = list(features.window_s)
         by_type[sweep.stimulus_type].append(features)
     result.usable_counts = {kind: len(by_type[kind]) for kind in ANALYSED_TYPES}
+    cutoff = config["spikes"]["filter_khz"]
+    for rate in sorted(unfiltered):  # the dV/dt filter could not be applied: said once per cell and rate
+        note = f"dvdt_unfiltered_cutoff_above_nyquist: {cutoff:g} kHz >= {rate / 2000:g} kHz"
+        result.failures.append(Failure("note", f"{rate / 1000:g} kHz", note))
     for kind in ANALYSED_TYPES:
         if not by_type[kind]:
             matched = result.sweep_counts[kind] > 0
@@ -122,27 +131,36 @@ def cell_features(by_type: dict[str, list[SweepFeatures]], config: dict, failure
     out: dict[str, float] = {}
     long = sorted(by_type["long_square"], key=lambda s: s.amplitude_pa)
     out["vrest_mv"] = _nanmean([s.values["baseline_v"] for s in long])
-    low, high = config["input_resistance_range_pa"]
-    hyper = [s for s in long if low <= s.amplitude_pa <= high and s.spikes.count == 0]
-    if len(hyper) >= 2:
-        amps = np.array([s.amplitude_pa for s in hyper])
-        defl = np.array([s.values["deflection_peak_mv"] for s in hyper])
-        out["input_resistance_mohm"] = float(np.polyfit(amps, defl, 1)[0] * 1000.0)  # mV/pA = GOhm
-    elif len(hyper) == 1:
-        out["input_resistance_mohm"] = hyper[0].values["deflection_peak_mv"] / hyper[0].amplitude_pa * 1000.0
-    else:
-        out["input_resistance_mohm"] = np.nan
-    out["tau_ms"] = cell_tau_ms(long, low)
-    negative = [s for s in long if s.amplitude_pa < 0 and s.spikes.count == 0]
-    # sag from the step whose minimum lies closest to the target voltage (ipfx: -100 mV)
-    sag_sweep = min(negative, key=lambda s: abs(s.values["min_v_mv"] - config["sag_target_mv"]), default=None)
-    out["sag"] = sag_sweep.values.get("sag", np.nan) if sag_sweep else np.nan
-    out["sag_amplitude_pa"] = sag_sweep.amplitude_pa if sag_sweep else np.nan
-    out["vm_for_sag_mv"] = sag_sweep.values["min_v_mv"] if sag_sweep else np.nan
+    out.update(subthreshold_features(long, config))
     spiking = [s for s in long if s.amplitude_pa > 0 and s.spikes.count > 0]
     out.update(_rheobase_features(long, spiking, config, failures))
     out.update(_first_ap_family("short_square", "ss", by_type["short_square"], failures))
     out.update(_first_ap_family("ramp", "ramp", by_type["ramp"], failures))
+    return out
+
+
+def subthreshold_features(long: list[SweepFeatures], config: dict) -> dict[str, float]:
+    """Input resistance (MOhm), tau (ms) and sag as IPFX's LongSquareAnalysis computes them.
+
+    Input resistance and tau use the steps without spikes with ``low < I < high`` (``subthreshold_range_pa``, both
+    bounds exclusive; IPFX: -100 < I < 0): the slope of the raw minimum voltage against the current, through
+    (0 pA, baseline) when only one step qualifies. Sag comes from the spike-free step (any amplitude) whose raw
+    minimum lies closest to ``sag_target_mv``.
+    """
+    out: dict[str, float] = {}
+    low, high = config["subthreshold_range_pa"]
+    quiet = [s for s in long if s.spikes.count == 0 and "min_v_mv" in s.values]
+    steps = [s for s in quiet if low < s.amplitude_pa < high]
+    amps = [s.amplitude_pa for s in steps]
+    v_min = [s.values["min_v_mv"] for s in steps]
+    if len(steps) == 1:
+        amps, v_min = amps + [0.0], v_min + [steps[0].values["baseline_v"]]
+    out["input_resistance_mohm"] = float(np.polyfit(amps, v_min, 1)[0] * 1000.0) if steps else np.nan  # mV/pA = GOhm
+    out["tau_ms"] = cell_tau_ms(steps)
+    sag_sweep = min(quiet, key=lambda s: abs(s.values["min_v_mv"] - config["sag_target_mv"]), default=None)
+    out["sag"] = sag_sweep.values["sag"] if sag_sweep else np.nan
+    out["sag_amplitude_pa"] = sag_sweep.amplitude_pa if sag_sweep else np.nan
+    out["vm_for_sag_mv"] = sag_sweep.values["min_v_mv"] if sag_sweep else np.nan
     return out
 
 
@@ -157,10 +175,10 @@ def _rheobase_features(long: list[SweepFeatures], spiking: list[SweepFeatures], 
         return out
     rheo = spiking[0]
     out["rheobase_pa"] = rheo.amplitude_pa
-    supra = [s for s in long if s.amplitude_pa >= rheo.amplitude_pa]
-    if len(supra) >= 2:
-        amps = np.array([s.amplitude_pa for s in supra])
-        rates = np.array([s.values["rate_hz"] for s in supra])
+    fired = [s for s in long if s.spikes.count > 0]  # the f-I fit takes every spiking step (IPFX fit_fi_slope)
+    if len(fired) >= 2:
+        amps = np.array([s.amplitude_pa for s in fired])
+        rates = np.array([s.values["rate_hz"] for s in fired])
         out["fi_slope_hz_per_pa"] = float(np.polyfit(amps, rates, 1)[0])
     else:
         out["fi_slope_hz_per_pa"] = np.nan

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..acquire.nwb_reader import Sweep
 from .filters import lowpass
-from .spikes import Spikes, detect_spikes
+from .spikes import Spikes, detect_spikes, filter_applicable
 from .sweep_qc import SweepQC
 
 STEADY_STATE_WINDOW_S = 0.1
@@ -50,10 +50,11 @@ def sweep_features(sweep: Sweep, qc: SweepQC, spike_params: dict) -> SweepFeatur
     # a 3 ms pulse's spike starts after the pulse: short squares are searched for a while after their offset
     extra = spike_params["short_square_window_ms"] if sweep.stimulus_type == "short_square" else 0.0
     end = min(epoch.offset + int(extra * rate / 1000.0), v.size)
+    spike_params = dict(spike_params)
     if sweep.stimulus_type == "short_square":  # the pulse charges the membrane fast: a higher threshold fraction
-        spike_params = dict(
-            spike_params, thresh_frac=max(spike_params["thresh_frac"], spike_params["short_square_thresh_frac"])
-        )
+        spike_params["thresh_frac"] = max(spike_params["thresh_frac"], spike_params["short_square_thresh_frac"])
+    if not filter_applicable(rate, spike_params["filter_khz"]):  # recorded per cell by extract_cell
+        spike_params["filter_khz"] = None
     spikes = detect_spikes(v, rate, epoch.onset, end, spike_params)
     duration_s = (epoch.offset - epoch.onset) / rate
     values: dict[str, float] = {
@@ -90,6 +91,9 @@ def sweep_features(sweep: Sweep, qc: SweepQC, spike_params: dict) -> SweepFeatur
 def _subthreshold(v_mv: np.ndarray, rate: float, qc: SweepQC) -> dict[str, float]:
     """Deflections (mV), sag (fraction) and the raw minimum (mV) of a step without spikes (tau: time_constant.py).
 
+    ``min_v_mv`` / ``min_index`` are the raw minimum in the step and its sample (ipfx ``voltage_deflection``: what
+    input resistance is fitted to); ``deflection_peak_mv`` is the smoothed peak deflection from baseline (the
+    larger one for depolarising steps), ``deflection_ss_mv`` the last ``STEADY_STATE_WINDOW_S`` mean minus baseline.
     Sag as ipfx ``subthresh_features.sag``: (peak - steady) / (peak - baseline) with the peak the raw minimum averaged
     over +-2.5 ms, baseline and steady state the means of the last ``SAG_INTERVAL_S`` before onset and before offset.
     """
@@ -97,24 +101,24 @@ def _subthreshold(v_mv: np.ndarray, rate: float, qc: SweepQC) -> dict[str, float
     base = qc.baseline_mv
     step = max(int(rate // SUBTHRESHOLD_RATE_HZ), 1)  # block means to ~10 kHz, then a 1 kHz low-pass: shape only
     segment = v_mv[epoch.onset : epoch.offset]
-    segment = segment[: segment.size // step * step].reshape(-1, step).mean(axis=1)
-    window = lowpass(segment, rate / step, 1.0)
+    blocks = segment[: segment.size // step * step].reshape(-1, step).mean(axis=1)
+    window = lowpass(blocks, rate / step, 1.0)
     n_ss = int(STEADY_STATE_WINDOW_S * rate / step)
     steady = float(np.mean(window[-n_ss:]))
-    hyper = epoch.amplitude_pa < 0
-    peak_i = int(np.argmin(window) if hyper else np.argmax(window))
-    peak = float(window[peak_i])
+    peak = float(np.max(window) if epoch.amplitude_pa > 0 else np.min(window))
+    min_index = epoch.onset + int(np.argmin(segment))
     return {
         "steady_state_v": steady,
         "deflection_ss_mv": steady - base,
         "deflection_peak_mv": peak - base,
-        "sag": _sag(v_mv, rate, epoch.onset, epoch.offset) if hyper else np.nan,
-        "min_v_mv": float(np.min(v_mv[epoch.onset : epoch.offset])),
+        "sag": _sag(v_mv, rate, epoch.onset, epoch.offset),
+        "min_v_mv": float(v_mv[min_index]),
+        "min_index": float(min_index),
     }
 
 
 def _sag(v_mv: np.ndarray, rate: float, onset: int, offset: int) -> float:
-    """Sag fraction of a hyperpolarising step, on the raw trace (ipfx definition)."""
+    """Sag fraction of a step, on the raw trace (ipfx definition; meaningful for hyperpolarising steps)."""
     half = int(SAG_PEAK_HALF_WIDTH_S * rate)
     n = int(SAG_INTERVAL_S * rate)
     i = onset + int(np.argmin(v_mv[onset:offset]))
