@@ -27,8 +27,9 @@ tables: $(STAMP)
 		--configfile $(abspath config/config.yaml) $(abspath config/tables.yaml)
 	@echo "Report: $(abspath results/tables/results/report/report.html)"
 
-# IPFX 2.1.2 as reference, in its own venv (.venv-ipfx): fidelity and speed of our extraction on simulated cells
-# (needs `make run` first). IPFX_CELLS cells, alternating human/mouse.
+# IPFX 2.1.2 as reference, in its own venv (.venv-ipfx): fidelity and speed of our extraction on the real step
+# recordings of ../shared/data/real (native rate and 50 kHz) and, after `make run`, on IPFX_CELLS simulated cells
+# (alternating human/mouse).
 IPFX_CELLS ?= 20
 ipfx-check: $(STAMP)
 	bash benchmarks/ipfx_check.sh $(IPFX_CELLS)

@@ -229,6 +229,21 @@ def reference_cell(path: Path, onto: StimulusOntology, cfg: dict) -> dict:
     return record
 
 
+def run_cells(paths: list[Path], reference: Callable[[Path], dict]) -> list[dict]:
+    """``reference(path)`` for each file, with one progress line per cell on stderr."""
+    cells = []
+    for path in paths:
+        cells.append(reference(path))
+        status = cells[-1]["error"] or "ok"
+        print(f"ipfx {path.name}: {status} ({cells[-1]['cell_seconds']:.2f} s)", file=sys.stderr)
+    return cells
+
+
+def versions() -> dict[str, str]:
+    """IPFX, numpy and Python versions of this run."""
+    return {"ipfx_version": ipfx.__version__, "numpy_version": np.__version__, "python": sys.version.split()[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path, help="JSON written here")
@@ -237,15 +252,8 @@ def main() -> None:
     args = parser.parse_args()
     onto = ontology()
     cfg = project_settings(args.config) if args.config else IPFX_SETTINGS
-    cells = []
-    for path in args.nwb:
-        cells.append(reference_cell(path, onto, cfg))
-        status = cells[-1]["error"] or "ok"
-        print(f"ipfx {path.name}: {status} ({cells[-1]['cell_seconds']:.2f} s)", file=sys.stderr)
-    out = {
-        "ipfx_version": ipfx.__version__,
-        "numpy_version": np.__version__,
-        "python": sys.version.split()[0],
+    cells = run_cells(args.nwb, lambda path: reference_cell(path, onto, cfg))
+    out = versions() | {
         "settings": cfg,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "cells": cells,

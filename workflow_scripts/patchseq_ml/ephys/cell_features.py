@@ -144,8 +144,9 @@ def subthreshold_features(long: list[SweepFeatures], config: dict) -> dict[str, 
 
     Input resistance and tau use the steps without spikes with ``low < I < high`` (``subthreshold_range_pa``, both
     bounds exclusive; IPFX: -100 < I < 0): the slope of the raw minimum voltage against the current, through
-    (0 pA, baseline) when only one step qualifies. Sag comes from the spike-free step (any amplitude) whose raw
-    minimum lies closest to ``sag_target_mv``.
+    (0 pA, baseline) when only one step qualifies. Sag comes from the spike-free step (any amplitude) whose peak
+    deflection (raw minimum of a negative step, raw maximum otherwise: IPFX's ``peak_deflect``) lies closest to
+    ``sag_target_mv``; ``vm_for_sag_mv`` is that deflection.
     """
     out: dict[str, float] = {}
     low, high = config["subthreshold_range_pa"]
@@ -157,10 +158,10 @@ def subthreshold_features(long: list[SweepFeatures], config: dict) -> dict[str, 
         amps, v_min = amps + [0.0], v_min + [steps[0].values["baseline_v"]]
     out["input_resistance_mohm"] = float(np.polyfit(amps, v_min, 1)[0] * 1000.0) if steps else np.nan  # mV/pA = GOhm
     out["tau_ms"] = cell_tau_ms(steps)
-    sag_sweep = min(quiet, key=lambda s: abs(s.values["min_v_mv"] - config["sag_target_mv"]), default=None)
+    sag_sweep = min(quiet, key=lambda s: abs(s.values["deflect_v_mv"] - config["sag_target_mv"]), default=None)
     out["sag"] = sag_sweep.values["sag"] if sag_sweep else np.nan
     out["sag_amplitude_pa"] = sag_sweep.amplitude_pa if sag_sweep else np.nan
-    out["vm_for_sag_mv"] = sag_sweep.values["min_v_mv"] if sag_sweep else np.nan
+    out["vm_for_sag_mv"] = sag_sweep.values["deflect_v_mv"] if sag_sweep else np.nan
     return out
 
 

@@ -89,13 +89,17 @@ def sweep_features(sweep: Sweep, qc: SweepQC, spike_params: dict) -> SweepFeatur
 
 
 def _subthreshold(v_mv: np.ndarray, rate: float, qc: SweepQC) -> dict[str, float]:
-    """Deflections (mV), sag (fraction) and the raw minimum (mV) of a step without spikes (tau: time_constant.py).
+    """Deflections (mV), sag (fraction) and the raw extremes (mV) of a step without spikes (tau: time_constant.py).
 
-    ``min_v_mv`` / ``min_index`` are the raw minimum in the step and its sample (ipfx ``voltage_deflection``: what
-    input resistance is fitted to); ``deflection_peak_mv`` is the smoothed peak deflection from baseline (the
-    larger one for depolarising steps), ``deflection_ss_mv`` the last ``STEADY_STATE_WINDOW_S`` mean minus baseline.
-    Sag as ipfx ``subthresh_features.sag``: (peak - steady) / (peak - baseline) with the peak the raw minimum averaged
-    over +-2.5 ms, baseline and steady state the means of the last ``SAG_INTERVAL_S`` before onset and before offset.
+    - ``min_v_mv`` / ``min_index``: the raw minimum in the step and its sample (ipfx ``voltage_deflection``; input
+      resistance is fitted to it);
+    - ``deflect_v_mv``: IPFX's ``peak_deflect``, the raw minimum of a negative step, the raw maximum otherwise (the
+      sag step is chosen by it);
+    - ``deflection_peak_mv``: the smoothed peak deflection from baseline (the larger one for depolarising steps);
+      ``deflection_ss_mv``: the last ``STEADY_STATE_WINDOW_S`` mean minus baseline;
+    - ``sag``: as ipfx ``subthresh_features.sag``, (peak - steady) / (peak - baseline) with the peak the raw minimum
+      averaged over +-2.5 ms, baseline and steady state the means of the last ``SAG_INTERVAL_S`` before onset and
+      before offset.
     """
     epoch = qc.epoch
     base = qc.baseline_mv
@@ -113,6 +117,7 @@ def _subthreshold(v_mv: np.ndarray, rate: float, qc: SweepQC) -> dict[str, float
         "deflection_peak_mv": peak - base,
         "sag": _sag(v_mv, rate, epoch.onset, epoch.offset),
         "min_v_mv": float(v_mv[min_index]),
+        "deflect_v_mv": float(v_mv[min_index] if epoch.amplitude_pa < 0 else segment.max()),
         "min_index": float(min_index),
     }
 
