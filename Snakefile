@@ -3,6 +3,7 @@
 #   results/raw/{simulated,dandi}/{species}/   NWB files (simulated, or downloaded: config/real.yaml), label tables
 #   results/sheets/, results/features/{species}/   cell sheets; per-cell records, features, families, failures
 #   results/splits/, results/baseline/, results/pretrain/, results/finetune/, results/learning_curve/   models
+#   results/model/   the deployed human model and the embedding of both species
 #   results/report/   report.html and figures (PNG + SVG)
 #   results/logs/{rule}/, results/benchmarks/{rule}/   one log and one benchmark per job
 
@@ -32,8 +33,13 @@ else:
     include: "rules/tables.smk"
 
 
+include: "rules/splits.smk"
+include: "rules/align.smk"
 include: "rules/baseline.smk"
-include: "rules/transfer.smk"
+include: "rules/pretrain.smk"
+include: "rules/finetune.smk"
+include: "rules/learning_curve.smk"
+include: "rules/deploy.smk"
 include: "rules/report.smk"
 
 
@@ -50,7 +56,7 @@ rule features:
 
 rule baseline:
     input:
-        baseline_summaries(),
+        dag.baseline_files(config),
 
 
 rule transfer:

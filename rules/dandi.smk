@@ -10,6 +10,8 @@ localrules:
 
 
 rule fetch_label_table:
+    input:
+        code=script_code("fetch_table.py"),
     output:
         table="results/raw/dandi/{species}_labels.csv",
     log:
@@ -25,6 +27,8 @@ rule fetch_label_table:
 
 
 rule download_asset:
+    input:
+        code=script_code("download_asset.py"),
     output:
         nwb=protected("results/raw/dandi/{species}/{asset}"),
     log:

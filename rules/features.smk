@@ -7,7 +7,7 @@ rule cells_sheet:
     input:
         labels=species_label_file,
         nwb=species_nwb_inputs,
-        code=library("acquire/cell_sheet.py"),
+        code=script_code("cells_sheet.py"),
     output:
         sheet="results/sheets/{species}_cells.tsv",
     log:
@@ -17,7 +17,7 @@ rule cells_sheet:
     conda:
         "../envs/features.yaml"
     params:
-        labels=species_labels,
+        labels=species_config("labels"),
         nwb_paths=species_nwb_paths,
         nwb_sources=species_nwb_sources,
     script:
@@ -28,14 +28,7 @@ rule extract_features:
     input:
         nwb=cell_nwb_input,
         stimulus_codes=repo_path(config["features"]["stimulus_codes"]),
-        code=library(
-            "acquire/nwb_reader.py",
-            "ephys/sweep_qc.py",
-            "ephys/spikes.py",
-            "ephys/sweep_features.py",
-            "ephys/cell_features.py",
-            "ephys/families.py",
-        ),
+        code=script_code("extract_features.py"),
     output:
         cell="results/features/{species}/cells/{cell}.json",
     log:
@@ -50,7 +43,7 @@ rule extract_features:
         downloads=cell_stream_slots,
     params:
         nwb_path=cell_nwb_path,
-        features=config["features"],
+        features=dag.extraction_settings(config),
     script:
         "../workflow_scripts/extract_features.py"
 
@@ -59,7 +52,7 @@ rule collect_features:
     input:
         cells=species_cell_records,
         sheet="results/sheets/{species}_cells.tsv",
-        code=library("ephys/collect.py", "ephys/families.py"),
+        code=script_code("collect_features.py"),
     output:
         features="results/features/{species}/features.tsv",
         families="results/features/{species}/families.npz",
@@ -82,7 +75,7 @@ rule validate_spike_detection:
     input:
         cells=species_cell_records,
         truth="results/raw/simulated/{species}/truth.json",
-        code=library("ephys/spike_validation.py"),
+        code=script_code("validate_spike_detection.py"),
     output:
         table="results/features/{species}/spike_detection.tsv",
     log:

@@ -14,7 +14,7 @@ rule export_example_traces:
         sheet="results/sheets/{species}_cells.tsv",
         nwb=species_nwb_inputs,
         stimulus_codes=repo_path(config["features"]["stimulus_codes"]),
-        code=library("present/example_traces.py"),
+        code=script_code("export_example_traces.py"),
     output:
         traces="results/report/traces/{species}.npz",
     log:
@@ -32,8 +32,8 @@ rule export_example_traces:
 rule report:
     input:
         unpack(report_data_inputs),
-        baseline_summaries=[f"{stem}/metrics_summary.tsv" for stem in baseline_stems()],
-        baseline_confusions=[f"{stem}/confusion.tsv" for stem in baseline_stems()],
+        baseline_summaries=dag.baseline_files(config, ["metrics_summary"]),
+        baseline_confusions=dag.baseline_files(config, ["confusion"]),
         alignment="results/features/aligned/alignment_report.tsv",
         transfer_summary="results/finetune/human/metrics_summary.tsv",
         transfer_paired="results/finetune/human/paired_differences.tsv",
@@ -50,17 +50,7 @@ rule report:
             "results/pretrain/mouse/seed{seed}/metrics.json",
             seed=config["splits"]["seeds"],
         ),
-        code=library(
-            "present/data_report.py",
-            "present/baseline_section.py",
-            "present/transfer_section.py",
-            "present/plots.py",
-            "present/html.py",
-            "present/analysis_plots.py",
-            "present/analysis_sections.py",
-            "present/run_costs.py",
-            "present/provenance.py",
-        ),
+        code=script_code("report.py"),
     output:
         html=report(
             "results/report/report.html",
@@ -89,9 +79,11 @@ rule report:
         colours=config["report"]["colours"],
         class_map=config["classes"]["cross_species"],
         n_seeds=len(config["splits"]["seeds"]),
-        baseline_keys=baseline_keys(),
+        baseline_keys=dag.baseline_keys(config),
         provenance=report_provenance(),
         stage_order=[r.name for r in workflow.rules],
-        captions=repo_path("report/captions"),  # for the captions of --report, not read by the script
+        # read, not inputs: every job's benchmark (all of them run before the report) and, for --report, the captions
+        benchmarks="results/benchmarks",
+        captions=repo_path("report/captions"),
     script:
         "../workflow_scripts/report.py"

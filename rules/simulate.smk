@@ -4,15 +4,7 @@
 rule simulate_batch:
     input:
         phenotypes=repo_path(config["simulation"]["phenotypes"]),
-        code=library(
-            "acquire/neuron_model.py",
-            "acquire/phenotypes.py",
-            "acquire/protocol.py",
-            "acquire/simulator.py",
-            "acquire/simulated_dataset.py",
-            "acquire/cell_ids.py",
-            "acquire/nwb_writer.py",
-        ),
+        code=script_code("simulate_batch.py"),
     output:
         nwb=directory("results/raw/simulated/{species}/batch{batch}"),
         labels="results/raw/simulated/{species}/labels_batch{batch}.tsv",
@@ -35,8 +27,9 @@ rule simulate_batch:
 
 rule merge_simulated_labels:
     input:
-        labels=simulated_batch_files("labels"),
-        truth=simulated_batch_files("truth"),
+        labels=batch_labels,
+        truth=batch_truths,
+        code=script_code("merge_simulated_labels.py"),
     output:
         labels="results/raw/simulated/{species}/labels.csv",
         truth="results/raw/simulated/{species}/truth.json",

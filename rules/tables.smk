@@ -6,6 +6,8 @@ localrules:
 
 
 rule fetch_table:
+    input:
+        code=script_code("fetch_table.py"),
     output:
         table="results/raw/tables/{species}_{kind}.csv",
     log:
@@ -24,7 +26,7 @@ rule table_features:
     input:
         features="results/raw/tables/{species}_features.csv",
         labels="results/raw/tables/{species}_labels.csv",
-        code=library("learn/feature_tables.py"),
+        code=script_code("table_features.py"),
     output:
         features="results/features/{species}/features.tsv",
         failures="results/features/{species}/failures.tsv",
@@ -35,8 +37,8 @@ rule table_features:
     conda:
         "../envs/features.yaml"
     params:
-        features=table_features_spec,
-        labels=table_labels_spec,
+        features=species_config("tables", "features"),
+        labels=species_config("tables", "labels"),
         min_cells_per_class=min_cells_per_class,
     script:
         "../workflow_scripts/table_features.py"

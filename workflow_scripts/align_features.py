@@ -1,9 +1,8 @@
 """Rule align_features: features of both species on the shared quantities, and which were shared or dropped why."""
 
-import pandas as pd
-
 from patchseq_ml.learn.alignment import alignment_report, load_alignment, to_common
 from patchseq_ml.logging_utils import rule_log, setup_logging
+from patchseq_ml.tsv import read_tsv
 
 
 def main(snakemake) -> None:
@@ -12,7 +11,7 @@ def main(snakemake) -> None:
     sources = snakemake.params.sources
     common = {}
     for species, path in zip(sources, snakemake.input.features):
-        features = pd.read_csv(path, sep="\t", dtype={"cell_id": str, "subclass": str})
+        features = read_tsv(path)
         common[species] = to_common(features, alignment, sources[species])
     report = alignment_report(common, alignment, sources, snakemake.params.max_missing)
     shared = report.loc[report.status == "shared", "feature"].tolist()

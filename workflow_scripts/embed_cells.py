@@ -9,10 +9,11 @@ from patchseq_ml.learn.embedding import embed, leave_one_out_neighbours, neighbo
 from patchseq_ml.learn.sequence_sources import open_source
 from patchseq_ml.learn.training import load_checkpoint, pick_device, seed_everything
 from patchseq_ml.logging_utils import rule_log, setup_logging
+from patchseq_ml.tsv import read_tsv
 
 
 def _cells(path, class_map=None):
-    cells = labelled_cells(pd.read_csv(path, sep="\t", dtype={"cell_id": str, "subclass": str}))
+    cells = labelled_cells(read_tsv(path))
     if class_map:
         cells["subclass"] = cells.subclass.map(lambda s: class_map.get(s, s))
     return cells

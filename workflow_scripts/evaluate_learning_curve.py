@@ -1,25 +1,19 @@
-"""Rule evaluate_learning_curve: macro-F1 (mean, SD, CI over seed x fold) per method and training fraction."""
+"""Rule evaluate_learning_curve: macro-F1 (mean, SD, CI over seed x fold) per method and training fraction.
+
+``params.runs``: (method, fraction) of each file of ``input.predictions``, in the same order."""
 
 import pandas as pd
 
 from patchseq_ml.learn.evaluation import per_fold_table, summarise
 from patchseq_ml.logging_utils import rule_log, setup_logging
+from patchseq_ml.tsv import read_tsv
 
 
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
-    keys = [tuple(k) for k in snakemake.params.curve_keys]
-    full_keys = list(dict.fromkeys((method, 1.0) for method, _ in keys))
-    per_file = len(snakemake.input.full) // len(full_keys)
-    files = list(zip(keys, snakemake.input.predictions))
-    files += [
-        (key, path)
-        for i, key in enumerate(full_keys)
-        for path in snakemake.input.full[i * per_file : (i + 1) * per_file]
-    ]
     groups: dict[tuple, list[pd.DataFrame]] = {}
-    for key, path in files:
-        groups.setdefault(key, []).append(pd.read_csv(path, sep="\t", dtype={"cell_id": str}))
+    for (method, fraction), path in zip(snakemake.params.runs, snakemake.input.predictions):
+        groups.setdefault((method, fraction), []).append(read_tsv(path))
     rows = []
     for (method, fraction), frames in groups.items():
         predictions = pd.concat(frames, ignore_index=True)

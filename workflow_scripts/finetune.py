@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from patchseq_ml.learn.evaluation import fold_metrics
-from patchseq_ml.learn.splits import subsample_training
+from patchseq_ml.learn.splits import fold_seed, subsample_training
 from patchseq_ml.learn.training import pick_device, seed_everything
 from patchseq_ml.learn.transfer import (
     attention_by_class,
@@ -17,27 +17,27 @@ from patchseq_ml.learn.transfer import (
     run_strategy,
 )
 from patchseq_ml.logging_utils import rule_log, setup_logging
-
-
-def _read(path):
-    return pd.read_csv(path, sep="\t", dtype={"cell_id": str, "subclass": str})
+from patchseq_ml.tsv import read_tsv
 
 
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
     w, settings = snakemake.wildcards, snakemake.params.settings
     seed, fold_no = int(w.seed), int(w.fold)
-    seed_everything(seed + 1000 * fold_no, snakemake.threads)
+    run_seed = fold_seed(seed, fold_no)
+    seed_everything(run_seed, snakemake.threads)
     device = pick_device()
     start = open_pretrained(snakemake.input.checkpoint, snakemake.input.human, snakemake.input.mouse, settings)
-    splits = _read(snakemake.input.human_splits)
-    fold = subsample_training(splits[splits.fold == fold_no], snakemake.params.fraction, seed + 1000 * fold_no)
+    splits = read_tsv(snakemake.input.human_splits)
+    fold = subsample_training(splits[splits.fold == fold_no], snakemake.params.fraction, run_seed)
     classes = sorted(fold.loc[fold.role.isin(["train", "val", "test"]), "subclass"].unique())
     human, _, ids = fold_data(start.human, fold, classes)
-    mouse_train = start.mouse_fold(_read(snakemake.input.mouse_splits))[0]["train"] if w.strategy == "joint" else None
+    mouse_train = None
+    if w.strategy == "joint":
+        mouse_train = start.mouse_fold(read_tsv(snakemake.input.mouse_splits))[0]["train"]
     rows = mouse_rows(start.meta["classes"], classes, snakemake.params.class_map)
     model, history = run_strategy(
-        w.strategy, human, len(classes), start.model, mouse_train, settings, seed + 1000 * fold_no, device, rows
+        w.strategy, human, len(classes), start.model, mouse_train, settings, run_seed, device, rows
     )
     test = predictions(model, human["test"], ids["test"], classes, "human", device)
     test.insert(0, "fold", fold_no)

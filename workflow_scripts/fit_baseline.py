@@ -3,17 +3,18 @@
 import pandas as pd
 
 from patchseq_ml.learn.baselines import build_model, fit_predict, usable_features
-from patchseq_ml.learn.splits import subsample_training
+from patchseq_ml.learn.splits import fold_seed, subsample_training
 from patchseq_ml.logging_utils import rule_log, setup_logging
+from patchseq_ml.tsv import read_tsv
 
 
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
     w, settings = snakemake.wildcards, snakemake.params.settings
-    table = pd.read_csv(snakemake.input.features, sep="\t", dtype={"cell_id": str, "subclass": str})
+    table = read_tsv(snakemake.input.features)
     splits = pd.read_csv(snakemake.input.splits, sep="\t", dtype={"cell_id": str})
     fold = subsample_training(
-        splits[splits.fold == int(w.fold)], snakemake.params.fraction, int(w.seed) + 1000 * int(w.fold)
+        splits[splits.fold == int(w.fold)], snakemake.params.fraction, fold_seed(int(w.seed), int(w.fold))
     )
     features, dropped = usable_features(table, settings["max_missing"])
     for name, reason in dropped.items():

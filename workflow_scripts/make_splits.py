@@ -1,14 +1,13 @@
 """Rule make_splits: stratified train/val/test splits of one species for one seed (every fold)."""
 
-import pandas as pd
-
 from patchseq_ml.learn.splits import make_splits
 from patchseq_ml.logging_utils import rule_log, setup_logging
+from patchseq_ml.tsv import read_tsv
 
 
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
-    table = pd.read_csv(snakemake.input.features, sep="\t", dtype={"cell_id": str, "subclass": str})
+    table = read_tsv(snakemake.input.features)
     usable = table[(table.status == "ok") & table.subclass.notna() & (table.exclusion.fillna("") == "")]
     splits = make_splits(usable[["cell_id", "subclass"]], snakemake.params.scheme, int(snakemake.wildcards.seed))
     splits.to_csv(snakemake.output.splits, sep="\t", index=False)

@@ -9,61 +9,60 @@ import pandas as pd
 from patchseq_ml.logging_utils import rule_log, setup_logging
 from patchseq_ml.present import analysis_sections, baseline_section, html, provenance, run_costs, transfer_section
 from patchseq_ml.present.data_report import SpeciesTables, data_sections
-
-
-def _tsv(path: str) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", dtype={"cell_id": str, "exclusion": str, "subclass": str})
+from patchseq_ml.tsv import read_tsv
 
 
 def _species_tables(inputs, species: list[str]) -> dict[str, SpeciesTables]:
     tables = {}
     for i, sp in enumerate(species):
-        t = SpeciesTables(_tsv(inputs.features[i]), _tsv(inputs.failures[i]))
+        t = SpeciesTables(read_tsv(inputs.features[i]), read_tsv(inputs.failures[i]))
         if len(inputs.sheets):
-            t.sheet, t.sweep_counts = _tsv(inputs.sheets[i]), _tsv(inputs.sweep_counts[i])
-            t.spike_detection = _tsv(inputs.spike_detection[i])
+            t.sheet, t.sweep_counts = read_tsv(inputs.sheets[i]), read_tsv(inputs.sweep_counts[i])
+            t.spike_detection = read_tsv(inputs.spike_detection[i])
             with np.load(inputs.traces[i]) as npz:
                 t.traces = {k: npz[k] for k in npz.files}
         tables[sp] = t
     return tables
 
 
-def _costs(order: list[str]) -> pd.DataFrame:
-    return run_costs.stage_table(run_costs.read_benchmarks(Path("results/benchmarks")), order)
+def _costs(folder: str, order: list[str]) -> pd.DataFrame:
+    return run_costs.stage_table(run_costs.read_benchmarks(Path(folder)), order)
 
 
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
     p, figures = snakemake.params, Path(snakemake.output.figures)
     sections = data_sections(_species_tables(snakemake.input, p.species), p.features, p.colours, figures)
-    summaries = {key: _tsv(path) for key, path in zip(p.baseline_keys, snakemake.input.baseline_summaries)}
+    summaries = {key: read_tsv(path) for key, path in zip(p.baseline_keys, snakemake.input.baseline_summaries)}
     confusions = {
         key: pd.read_csv(path, sep="\t", index_col=0)
         for key, path in zip(p.baseline_keys, snakemake.input.baseline_confusions)
     }
-    sections.append(baseline_section.alignment(_tsv(snakemake.input.alignment)))
-    sections.append(analysis_sections.shift_section(_tsv(snakemake.input.species_shift), figures))
+    sections.append(baseline_section.alignment(read_tsv(snakemake.input.alignment)))
+    sections.append(analysis_sections.shift_section(read_tsv(snakemake.input.species_shift), figures))
     sections.append(baseline_section.build(summaries, confusions, figures, p.class_map, p.n_seeds))
     records = [json.loads(Path(path).read_text()) for path in snakemake.input.pretrain]
     note = transfer_section.layout_note(records[0]["layout"])
     pretrain = pd.DataFrame([{k: v for k, v in r.items() if k != "layout"} for r in records])
     attention = pd.read_csv(snakemake.input.attention_by_class, sep="\t")
     curve = pd.read_csv(snakemake.input.learning_curve, sep="\t")
-    summary, paired = _tsv(snakemake.input.transfer_summary), _tsv(snakemake.input.transfer_paired)
+    summary, paired = read_tsv(snakemake.input.transfer_summary), read_tsv(snakemake.input.transfer_paired)
     sections.append(transfer_section.build(summary, paired, pretrain, attention, curve, note, figures))
     i = snakemake.input
-    confusions = analysis_sections.confusion_by_method(_tsv(i.confusion))
+    confusions = analysis_sections.confusion_by_method(read_tsv(i.confusion))
     sections.append(
-        analysis_sections.calibration_section(_tsv(i.calibration), _tsv(i.calibration_bins), confusions, figures)
+        analysis_sections.calibration_section(
+            read_tsv(i.calibration), read_tsv(i.calibration_bins), confusions, figures
+        )
     )
     deployed = json.loads(Path(i.deployed).read_text())
     sections.append(
         analysis_sections.embedding_section(
-            _tsv(i.embedding), _tsv(i.embedding_alignment), deployed, p.colours, figures
+            read_tsv(i.embedding), read_tsv(i.embedding_alignment), deployed, p.colours, figures
         )
     )
     entries = provenance.entries(p.provenance, list(i.features))
-    sections.append(analysis_sections.provenance_section(entries, _costs(p.stage_order)))
+    sections.append(analysis_sections.provenance_section(entries, _costs(p.benchmarks, p.stage_order)))
     report = Path(snakemake.output.html)
     report.write_text(html.page("Patch-seq electrophysiology -> transcriptomic subclass", sections))
     log.info("report written to %s (%.0f kB)", report, report.stat().st_size / 1024)

@@ -1,27 +1,22 @@
 """Rule sequence_features: the tables the BiLSTM reads (input: features): shared quantities + each species' own."""
 
-import pandas as pd
-
 from patchseq_ml.learn.alignment import load_alignment
 from patchseq_ml.learn.sequence_tables import sequence_tables
 from patchseq_ml.logging_utils import rule_log, setup_logging
-
-
-def _read(path):
-    return pd.read_csv(path, sep="\t", dtype={"cell_id": str, "subclass": str})
+from patchseq_ml.tsv import read_tsv
 
 
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
     species = list(snakemake.params.sources)
     alignment = load_alignment(snakemake.input.alignment)
-    report = _read(snakemake.input.report)
+    report = read_tsv(snakemake.input.report)
     shared = set(report.loc[report.status == "shared", "feature"])
     shared_sources = {
         s: set(alignment.loc[alignment.feature.isin(shared), snakemake.params.sources[s]]) for s in species
     }
-    aligned = dict(zip(species, map(_read, snakemake.input.aligned)))
-    features = dict(zip(species, map(_read, snakemake.input.features)))
+    aligned = dict(zip(species, map(read_tsv, snakemake.input.aligned)))
+    features = dict(zip(species, map(read_tsv, snakemake.input.features)))
     own = snakemake.params.own
     tables, own_report = sequence_tables(aligned, features, shared_sources, own["max_missing"], own["enabled"])
     for s, out in zip(species, snakemake.output.tables):

@@ -9,10 +9,7 @@ from patchseq_ml.learn.deployment import deployment_fold
 from patchseq_ml.learn.training import macro_f1, pick_device, save_checkpoint, seed_everything
 from patchseq_ml.learn.transfer import fold_data, mouse_rows, open_pretrained, predictions, run_strategy
 from patchseq_ml.logging_utils import rule_log, setup_logging
-
-
-def _read(path):
-    return pd.read_csv(path, sep="\t", dtype={"cell_id": str, "subclass": str})
+from patchseq_ml.tsv import read_tsv
 
 
 def main(snakemake) -> None:
@@ -22,10 +19,10 @@ def main(snakemake) -> None:
     device = pick_device()
     start = open_pretrained(snakemake.input.checkpoint, snakemake.input.human, snakemake.input.mouse, settings)
     meta = start.meta
-    fold = deployment_fold(_read(snakemake.input.human_splits))
+    fold = deployment_fold(read_tsv(snakemake.input.human_splits))
     classes = sorted(fold.loc[fold.role.isin(["train", "val"]), "subclass"].unique())
     human, scaler, ids = fold_data(start.human, fold, classes)
-    mouse, mouse_scaler = start.mouse_fold(_read(snakemake.input.mouse_splits))
+    mouse, mouse_scaler = start.mouse_fold(read_tsv(snakemake.input.mouse_splits))
     rows = mouse_rows(meta["classes"], classes, p.class_map)
     model, history = run_strategy(
         p.strategy, human, len(classes), start.model, mouse["train"], settings, p.seed, device, rows

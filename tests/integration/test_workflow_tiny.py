@@ -138,6 +138,21 @@ def test_feature_setting_change_reruns_extraction_and_downstream_only(run):
     assert {"collect_features", "validate_spike_detection", "export_example_traces", "report"} <= set(jobs)
 
 
+def test_failure_threshold_reruns_the_collection_and_what_follows_not_extraction(run):
+    config = changed_config(run, lambda c: c["features"].update(max_failed_fraction=0.6))
+    jobs = planned_jobs(run, configfile=config)
+    assert jobs["collect_features"] == 2 and {"make_splits", "pretrain", "finetune", "report"} <= set(jobs)
+    assert not {"simulate_batch", "merge_simulated_labels", "cells_sheet", "extract_features"} & set(jobs)
+    assert "validate_spike_detection" not in jobs  # it reads the cell records, not the collected tables
+
+
+def test_family_setting_reruns_extraction_not_simulation(run):
+    config = changed_config(run, lambda c: c["features"]["families"].update(isi_points=50))
+    jobs = planned_jobs(run, configfile=config)
+    assert jobs["extract_features"] == 70 and jobs["collect_features"] == 2
+    assert not {"simulate_batch", "merge_simulated_labels", "cells_sheet"} & set(jobs)
+
+
 def test_report_setting_change_reruns_only_the_report(run):
     config = changed_config(run, lambda c: c["report"].update(features=["rheobase_pa", "sag"]))
     assert planned_jobs(run, configfile=config) == {"report": 1, "all": 1}
@@ -193,7 +208,7 @@ def test_transfer_study_runs_every_strategy_on_the_baseline_folds(run):
 
 def test_learning_curve_covers_every_fraction_and_method(run):
     curve = _tsv(run / "results/learning_curve/human/learning_curve.tsv")
-    assert set(curve.method) == {"scratch", "joint", "rf"}
+    assert set(curve.method) == {"scratch", "joint", "forest"}  # the forest has one name in every table
     assert sorted(curve.fraction.unique()) == [0.1, 0.25, 0.5, 1.0]
     attention = _tsv(run / "results/finetune/attention_by_class.tsv")
     families = [c for c in attention.columns if c not in ("species", "method", "class")]

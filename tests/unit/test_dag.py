@@ -15,24 +15,28 @@ def _config(config, preset="tiny", batch_size=5):
 
 def test_cells_and_batches_follow_the_preset(config):
     c = _config(config)
-    assert len(dag.cells(c, "mouse")) == 40 and len(dag.cells(c, "human")) == 30
+    files = {s: dag.nwb_files(c, s) for s in dag.SPECIES}
+    assert len(files["mouse"]) == 40 and len(files["human"]) == 30
     assert dag.batches(c, "mouse") == [f"{b:03d}" for b in range(8)]
-    assert len(set(dag.cells(c, "mouse")) | set(dag.cells(c, "human"))) == 70  # ids unique across species
+    assert len(set(files["mouse"]) | set(files["human"])) == 70  # ids unique across species
+    assert dag.simulated_batch_files(c, "human", "truth")[-1] == "results/raw/simulated/human/truth_batch005.json"
 
 
 def test_every_cell_belongs_to_exactly_one_batch(config):
     c = _config(config)
-    batches = [dag.batch_of_cell(c, "mouse", cell) for cell in dag.cells(c, "mouse")]
-    assert batches == [f"{b:03d}" for b in range(8) for _ in range(5)]
+    batches = [f.inputs for f in dag.nwb_files(c, "mouse").values()]
+    assert batches == [(f"results/raw/simulated/mouse/batch{b:03d}",) for b in range(8) for _ in range(5)]
 
 
 def test_nwb_paths_use_the_dandi_asset_layout(config):
     c = _config(config)
-    cell = dag.cells(c, "human")[4]
-    path = dag.simulated_nwb(c, "human", cell)
-    subject, session = parse_asset_name(path)
-    assert session == cell and path.startswith("results/raw/simulated/human/batch000/sub-")
-    assert path.endswith(f"sub-{subject}/sub-{subject}_ses-{session}_icephys.nwb")
+    cell, nwb = list(dag.nwb_files(c, "human").items())[4]
+    subject, session = parse_asset_name(nwb.path)
+    assert session == cell and nwb.path.startswith("results/raw/simulated/human/batch000/sub-")
+    assert nwb.path.endswith(f"sub-{subject}/sub-{subject}_ses-{session}_icephys.nwb")
+    assert nwb.location == nwb.path and nwb.path.startswith(nwb.inputs[0] + "/") and not nwb.streamed
+    assert dag.label_file(c, "human") == "results/raw/simulated/human/labels.csv"
+    assert dag.nwb_files({**c, "source": "tables"}, "human") == {}
 
 
 def test_unknown_preset_is_named(config):
@@ -49,23 +53,149 @@ def _dandi(mirror=None, stream=True) -> dict:
     return {"dandi": {**spec, "dandisets": dandisets}}
 
 
-def test_dandi_source_is_the_download_or_the_archive_url_when_streaming():
-    download = dag.dandi_source(_dandi(stream=False), "mouse", DANDI_ROW)
-    assert download == dag.NWBSource(f"results/raw/dandi/mouse/{DANDI_ROW.path}")
-    assert download.input_files == [download.location]
-    streamed = dag.dandi_source(_dandi(), "mouse", DANDI_ROW)  # the species' own api_url wins
-    assert streamed == dag.NWBSource("http://a.test/api/assets/abc123/download/", streamed=True)
-    assert streamed.input_files == []
-    assert dag.dandi_source(_dandi(), "human", DANDI_ROW).location.startswith("http://b.test/api/assets/abc123/")
+def test_dandi_file_is_the_download_or_the_archive_url_when_streaming():
+    local = f"results/raw/dandi/mouse/{DANDI_ROW.path}"
+    download = dag.dandi_file(_dandi(stream=False), "mouse", DANDI_ROW)
+    assert download == dag.NWBFile(local, local, (local,)) and not download.streamed
+    streamed = dag.dandi_file(_dandi(), "mouse", DANDI_ROW)  # the species' own api_url wins
+    assert streamed == dag.NWBFile(local, "http://a.test/api/assets/abc123/download/", ())
+    assert streamed.streamed
+    assert dag.dandi_file(_dandi(), "human", DANDI_ROW).location.startswith("http://b.test/api/assets/abc123/")
+    config = {**_dandi(), "source": "dandi"}
+    assert dag.nwb_files(config, "mouse", [DANDI_ROW]) == {"11": streamed}
+    assert dag.label_file(config, "mouse") == "results/raw/dandi/mouse_labels.csv"
 
 
 def test_streaming_reads_mirror_files_in_place_and_needs_an_asset_id_otherwise(tmp_path):
     mirrored = tmp_path / "mouse" / DANDI_ROW.path
     mirrored.parent.mkdir(parents=True)
     mirrored.write_bytes(b"x")
-    assert dag.dandi_source(_dandi(mirror=str(tmp_path)), "mouse", DANDI_ROW) == dag.NWBSource(str(mirrored))
-    assert dag.dandi_source(_dandi(mirror=str(tmp_path)), "human", DANDI_ROW).streamed  # not in the mirror
+    in_place = dag.dandi_file(_dandi(mirror=str(tmp_path)), "mouse", DANDI_ROW)
+    assert in_place == dag.NWBFile(f"results/raw/dandi/mouse/{DANDI_ROW.path}", str(mirrored), (str(mirrored),))
+    assert dag.dandi_file(_dandi(mirror=str(tmp_path)), "human", DANDI_ROW).streamed  # not in the mirror
     no_id = AssetRow(DANDI_ROW.path, 10, "", "")
     with pytest.raises(ListingError, match=r"l/human_assets.tsv: sub-1/.* no asset id") as error:
-        dag.dandi_source(_dandi(mirror=str(tmp_path)), "human", no_id)
+        dag.dandi_file(_dandi(mirror=str(tmp_path)), "human", no_id)
     assert "\n" not in str(error.value)
+
+
+def test_extraction_settings_are_the_features_section_but_what_other_rules_read(config):
+    settings = dag.extraction_settings(config)
+    assert "max_failed_fraction" not in settings and "stimulus_codes" not in settings
+    for section in ("qc", "spikes", "families"):  # whole: a new key there reaches extraction with no change here
+        assert settings[section] is config["features"][section]
+    extended = copy.deepcopy(config)
+    extended["features"]["tau_new_setting"] = 1
+    assert dag.extraction_settings(extended)["tau_new_setting"] == 1
+    assert list(dag.config_slice({"a": 1, "b": 2, "c": 3}, keys=["c", "a"])) == ["a", "c"]  # config order
+    pretrain, finetune = dag.bilstm_settings(config, "pretrain"), dag.bilstm_settings(config)
+    assert "finetune" not in pretrain and "finetune" in finetune and not {"strategies", "deploy"} & set(finetune)
+
+
+def test_stage_paths_follow_seeds_folds_and_strategies(config):
+    c = copy.deepcopy(config)
+    c["splits"].update(seeds=[0, 1], human={"kind": "kfold", "folds": 3, "val_fraction": 0.2, "test_fraction": 0.2})
+    c["bilstm"].update(strategies=["scratch", "joint"])
+    assert dag.runs(c) == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    files = dag.finetune_files(c, "attention.tsv")
+    assert len(files) == 12 and files[0] == "results/finetune/human/scratch/seed0/fold0/attention.tsv"
+    assert files[6].startswith("results/finetune/human/joint/seed0/fold0/")  # strategy-major
+    forest = dag.baseline_predictions(c, "human", dag.FOREST_MODEL)
+    assert forest[-1] == "results/baseline/human/rf/seed1/fold2.tsv" and len(forest) == 6
+    models = c["baseline"]["models"]
+    assert dag.baseline_keys(c)[: len(models)] == [("mouse", m) for m in models]
+    assert dag.baseline_files(c, ["confusion"])[0] == f"results/baseline/mouse/{models[0]}/confusion.tsv"
+    c["splits"]["human"] = {"kind": "holdout", "val_fraction": 0.2, "test_fraction": 0.2}
+    assert dag.n_folds(c, "human") == 1
+    c["bilstm"].update(deploy={"strategy": "joint", "seed": None})
+    assert dag.deploy_seed(c) == 0
+
+
+def test_learning_curve_runs_pair_each_file_with_its_method_and_fraction(config):
+    c = copy.deepcopy(config)
+    c["splits"]["human"] = {"kind": "kfold", "folds": 2, "val_fraction": 0.2, "test_fraction": 0.2}
+    c["learning_curve"].update(fractions=[0.1, 0.5], strategies=["scratch"], seeds=[3])
+    runs = dag.learning_curve_files(c)
+    assert [(m, f) for m, f, _ in runs] == [("scratch", f) for f in (0.1, 0.1, 0.5, 0.5, 1.0, 1.0)] + [
+        (dag.FOREST, f) for f in (0.1, 0.1, 0.5, 0.5, 1.0, 1.0)
+    ]
+    paths = [p for *_, p in runs]
+    assert paths[1] == "results/learning_curve/human/scratch/frac0.1/seed3/fold1/predictions.tsv"
+    assert paths[4] == "results/finetune/human/scratch/seed3/fold0/predictions.tsv"  # the full-data run
+    assert paths[6] == "results/learning_curve/human/rf/frac0.1/seed3/fold0.tsv"
+    assert paths[-1] == "results/baseline/human/rf/seed3/fold1.tsv"
+
+
+def test_report_inputs_and_settings_depend_on_the_source(config):
+    simulated = dag.report_data_files(config)
+    assert simulated["spike_detection"] == [f"results/features/{s}/spike_detection.tsv" for s in dag.SPECIES]
+    dandi = dag.report_data_files({**config, "source": "dandi"})
+    assert dandi["traces"] and not dandi["spike_detection"]
+    tables = dag.report_data_files({**config, "source": "tables"})
+    assert tables["features"] and not tables["sheets"] and not tables["traces"]
+    settings = dag.report_settings(config, {})
+    assert settings["preset"] == config["preset"] and all(isinstance(v, str) for v in settings.values())
+    dandisets = {"mouse": {"id": "1", "version": "2"}, "human": {"id": "3", "version": "4"}}
+    listed = dag.report_settings(
+        {**config, "source": "dandi", "dandi": {"dandisets": dandisets}}, {"mouse": 5, "human": 6}
+    )
+    assert listed["human dandiset"] == "3 version 4" and listed["mouse cells listed"] == "5"
+
+
+def _package(root, files: dict[str, str]):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root / "lib"
+
+
+def test_library_modules_follows_every_kind_of_import_transitively(tmp_path):
+    package = _package(
+        tmp_path,
+        {
+            "lib/__init__.py": "",
+            "lib/util.py": "import os\n",
+            "lib/unused.py": "",
+            "lib/a/__init__.py": "from .helpers import VALUE\n",
+            "lib/a/helpers.py": "VALUE = 1\n",
+            "lib/a/mod.py": "from . import sibling\nfrom ..b import deep\n",
+            "lib/a/sibling.py": "def f():\n    import lib.util  # an import inside a function counts too\n",
+            "lib/b/__init__.py": "",
+            "lib/b/deep.py": "from lib.b.deeper import thing\n",
+            "lib/b/deeper.py": "thing = 1\n",
+            "script.py": "import numpy\nfrom lib.a.mod import run\n",
+            "other.py": "import lib.b\n",
+        },
+    )
+    found = [
+        str(tmp_path.joinpath(p).relative_to(tmp_path)) for p in dag.library_modules(tmp_path / "script.py", package)
+    ]
+    assert found == [
+        "lib/__init__.py",
+        "lib/a/__init__.py",
+        "lib/a/helpers.py",  # through the package's __init__
+        "lib/a/mod.py",
+        "lib/a/sibling.py",
+        "lib/b/__init__.py",
+        "lib/b/deep.py",
+        "lib/b/deeper.py",
+        "lib/util.py",
+    ]
+    assert [p.rsplit("/", 2)[-2:] for p in dag.library_modules(tmp_path / "other.py", package)] == [
+        ["lib", "__init__.py"],
+        ["b", "__init__.py"],
+    ]
+
+
+def test_library_modules_of_the_rule_scripts_include_what_the_hand_lists_missed():
+    def modules(script):
+        paths = dag.library_modules(dag.PACKAGE_DIR.parent / script)
+        return {p.split("/patchseq_ml/", 1)[1] for p in paths}
+
+    extraction = modules("extract_features.py")
+    assert {"ephys/filters.py", "ephys/time_constant.py", "acquire/stimulus_table.py", "logging_utils.py"} <= extraction
+    assert not any(m.startswith(("learn/", "present/")) for m in extraction)
+    assert "learn/splits.py" in modules("finetune.py")
+    assert {"learn/model.py", "learn/training.py", "learn/sequence_sources.py"} <= modules("embed_cells.py")
+    assert "acquire/dandi_download.py" in modules("download_asset.py")

@@ -1,8 +1,7 @@
 """Per-rule conda envs: every rule that runs something has one, it provides what the script imports, pins match pip.
 
-The rules are read from the text of Snakefile and rules/*.smk (snakefmt layout), not through the Snakemake API:
-the Snakefile includes rule files by ``config['source']`` and ``source: dandi`` lists the archive while parsing,
-so one text pass covers every rule of every source, offline and in well under a second.
+The rules are read from the text of Snakefile and rules/*.smk (``rule_files.parse_rules``), the library modules a
+script reaches from the imports (``dag.library_modules``).
 """
 
 from __future__ import annotations
@@ -15,10 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
+from rule_files import parse_rules
+
+from patchseq_ml import dag
 
 SCRIPTS = ROOT / "workflow_scripts"
 LIBRARY = "patchseq_ml"
-RULE_FILES = [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk"))]
 ACTIONS = ("script", "shell", "run", "wrapper", "notebook", "cwl")
 
 # import name -> the package names (conda or pip) that provide it; a new third-party import must be added here
@@ -47,64 +48,6 @@ SNAKEMAKE = "snakemake-minimal"
 
 def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _literal(lines: list[str], where: str):
-    text = " ".join(line.strip() for line in lines).rstrip(",")
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        pytest.fail(f"{where}: not a literal ({text!r}); this test only reads literal paths")
-
-
-def parse_rules() -> tuple[dict[str, dict], set[str]]:
-    """Rule name -> {'file', 'directives' (names), 'paths' (conda/script, resolved against the declaring file)};
-    the names listed in ``localrules:``."""
-    rules, uses, local = {}, [], set()
-    for path in RULE_FILES:
-        lines = path.read_text().splitlines()
-        i = 0
-        while i < len(lines):
-            line = lines[i]
-            if re.match(r"\s+(rule|checkpoint|use rule) ", line):
-                pytest.fail(f"{path.name}: indented (conditional) rule, which this parser does not read: {line!r}")
-            head = re.match(r"(?:rule|checkpoint) (\w+):\s*$", line)
-            use = re.match(r"use rule (\w+) as (\w+) with:\s*$", line)
-            if line.startswith("use rule") and not use:
-                pytest.fail(f"{path.name}: unsupported `use rule` form: {line!r}")
-            if line.startswith("localrules:"):
-                names = [line.split(":", 1)[1]]
-                while i + 1 < len(lines) and lines[i + 1].startswith("    "):
-                    i += 1
-                    names.append(lines[i])
-                local |= {n.strip() for text in names for n in text.split(",") if n.strip()}
-            if not (head or use):
-                i += 1
-                continue
-            name = head.group(1) if head else use.group(2)
-            values, current = {}, None
-            i += 1
-            while i < len(lines) and (not lines[i].strip() or lines[i].startswith((" ", "#"))):
-                if re.match(r" {4}\w+:", lines[i]):
-                    current, _, rest = lines[i].strip().partition(":")
-                    values[current] = [rest] if rest.strip() else []
-                elif current and lines[i].startswith(" " * 8):
-                    values[current].append(lines[i])
-                i += 1
-            assert name not in rules, f"rule {name} defined twice"
-            paths = {
-                key: (path.parent / _literal(values[key], f"{path.name}: rule {name} {key}")).resolve()
-                for key in ("conda", "script")
-                if key in values
-            }
-            rules[name] = {"file": path, "directives": set(values), "paths": paths}
-            if use:
-                uses.append((use.group(1), name))
-    for parent, child in uses:  # `use rule X as Y with:` keeps X's directives unless it overrides them
-        assert parent in rules, f"use rule {parent} as {child}: no rule {parent}"
-        rules[child]["directives"] |= rules[parent]["directives"]
-        rules[child]["paths"] = {**rules[parent]["paths"], **rules[child]["paths"]}
-    return rules, local
 
 
 RULES, LOCALRULES = parse_rules()
@@ -140,14 +83,6 @@ def pip_pins(*files: str) -> dict[str, str]:
     return pins
 
 
-def module_file(module: str) -> Path | None:
-    base = SCRIPTS.joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def _imports(tree: ast.AST):
     """Import nodes anywhere (functions included), except under `if TYPE_CHECKING:`."""
     for node in ast.iter_child_nodes(tree):
@@ -162,36 +97,15 @@ def _imports(tree: ast.AST):
 def third_party_imports(script: Path) -> dict[str, set[str]]:
     """Top-level third-party module -> the files (script or library modules it reaches) that import it."""
     found: dict[str, set[str]] = {}
-    todo, seen = [(script, "")], set()
-    while todo:
-        path, package = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
+    for path in [script, *map(Path, dag.library_modules(script))]:
         where = str(path.relative_to(ROOT))
         for node in _imports(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            else:
-                base = node.module or ""
-                if node.level:
-                    depth = len(package.split(".")) - node.level + 1
-                    assert package and depth >= 1, f"{where}: relative import outside {LIBRARY}"
-                    parts = package.split(".")[:depth]
-                    base = ".".join([*parts, base] if base else parts)
-                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
-            for target in targets:
-                top = target.split(".")[0]
-                if top == LIBRARY:
-                    parts = target.split(".")
-                    for k in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ too
-                        file = module_file(".".join(parts[:k]))
-                        if file is not None:
-                            pkg = ".".join(parts[:k]) if file.name == "__init__.py" else ".".join(parts[: k - 1])
-                            todo.append((file, pkg))
-                elif top in sys.stdlib_module_names or top == "snakemake":  # snakemake: checked below, as SNAKEMAKE
-                    continue
-                else:
+            if isinstance(node, ast.ImportFrom) and node.level:
+                continue  # relative: within the library
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module]
+            for top in {name.split(".")[0] for name in names}:
+                # snakemake: checked below, as SNAKEMAKE
+                if top != LIBRARY and top not in sys.stdlib_module_names and top != "snakemake":
                     found.setdefault(top, set()).add(where)
     return found
 

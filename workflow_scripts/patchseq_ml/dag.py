@@ -6,10 +6,12 @@ They turn the config into the lists of wildcard values (species, batches, cells)
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from .acquire.cell_ids import batch_ids, cell_ids, cell_index, nwb_relpath
+from .acquire.cell_ids import batch_ids, cell_ids, nwb_relpath
 from .acquire.dandi_assets import (
     ArchiveUnreachable,
     AssetRow,
@@ -37,33 +39,53 @@ def batches(config: dict, species: str) -> list[str]:
     return batch_ids(n_cells(config, species), int(config["simulation"]["batch_size"]))
 
 
-def cells(config: dict, species: str) -> list[str]:
-    """Cell ids (the `ses-` ids) of a species."""
-    return [session for _, session, _ in cell_ids(species, n_cells(config, species))]
-
-
-def batch_of_cell(config: dict, species: str, cell: str) -> str:
-    """The simulation batch that writes a cell."""
-    return f"{cell_index(species, cell) // int(config['simulation']['batch_size']):03d}"
-
-
-def simulated_nwb(config: dict, species: str, cell: str) -> str:
-    """Path of a simulated cell's NWB file (inside its batch folder, in the DANDI asset layout)."""
-    subject, session, _ = cell_ids(species, n_cells(config, species))[cell_index(species, cell)]
-    return f"{RAW_SIMULATED}/{species}/batch{batch_of_cell(config, species, cell)}/{nwb_relpath(subject, session)}"
+def simulated_batch_files(config: dict, species: str, kind: str) -> list[str]:
+    """Every simulation batch's label (``kind="labels"``) or truth (``kind="truth"``) file of a species."""
+    suffix = {"labels": "tsv", "truth": "json"}[kind]
+    return [f"{RAW_SIMULATED}/{species}/{kind}_batch{b}.{suffix}" for b in batches(config, species)]
 
 
 @dataclass(frozen=True)
-class NWBSource:
-    """Where a job reads one NWB file: a local path, or an http(s) URL that it streams (``streamed``)."""
+class NWBFile:
+    """One cell's NWB file: ``path`` in the archive layout (what the cell sheet records), ``location`` where a job
+    reads it (that path, a mirror file read in place, or the archive URL when streamed) and ``inputs``, what provides
+    it to a job (the file, its simulation batch folder; nothing when streamed)."""
 
+    path: str
     location: str
-    streamed: bool = False
+    inputs: tuple[str, ...]
 
     @property
-    def input_files(self) -> list[str]:
-        """The files a job reading it needs (none when streamed)."""
-        return [] if self.streamed else [self.location]
+    def streamed(self) -> bool:
+        return not self.inputs
+
+
+def simulated_files(config: dict, species: str) -> dict[str, NWBFile]:
+    """ses- id -> NWB file of every simulated cell of a species (inside its batch folder, in the archive layout)."""
+    size = int(config["simulation"]["batch_size"])
+    files = {}
+    for i, (subject, session, _) in enumerate(cell_ids(species, n_cells(config, species))):
+        folder = f"{RAW_SIMULATED}/{species}/batch{i // size:03d}"
+        path = f"{folder}/{nwb_relpath(subject, session)}"
+        files[session] = NWBFile(path, path, (folder,))
+    return files
+
+
+def nwb_files(config: dict, species: str, rows: list[AssetRow] | None = None) -> dict[str, NWBFile]:
+    """ses- id -> NWB file of every cell of a species: the one place where the source decides which file a job
+    reads. Simulated cells; the archive's assets (``rows``: downloaded, mirrored or streamed); none for tables."""
+    if config["source"] == "simulated":
+        return simulated_files(config, species)
+    if config["source"] == "dandi":
+        return {row.session_id: dandi_file(config, species, row) for row in rows or []}
+    return {}
+
+
+def label_file(config: dict, species: str) -> str:
+    """The label table a species' cell sheet joins (simulated or archive source)."""
+    if config["source"] == "dandi":
+        return f"{RAW_DANDI}/{species}_labels.csv"
+    return f"{RAW_SIMULATED}/{species}/labels.csv"
 
 
 def dandi_api_url(config: dict, species: str) -> str:
@@ -115,8 +137,8 @@ def listing_from_mirror(folder: Path) -> list[AssetRow]:
     return rows
 
 
-def dandi_nwb(config: dict, species: str, row: AssetRow) -> str:
-    """Local path of a downloaded (or mirrored) asset."""
+def dandi_nwb(species: str, row: AssetRow) -> str:
+    """Local path of a downloaded (or mirrored) asset (the output of rule download_asset)."""
     return f"{RAW_DANDI}/{species}/{row.path}"
 
 
@@ -125,18 +147,202 @@ def dandi_content_url(api_url: str, asset_id: str) -> str:
     return f"{api_url.rstrip('/')}/assets/{asset_id}/download/"
 
 
-def dandi_source(config: dict, species: str, row: AssetRow) -> NWBSource:
-    """Where extraction reads an asset: its downloaded file; with ``dandi.stream``, the mirror's file when the mirror
-    holds it (read in place), else the archive URL. `ListingError` for a row to stream without an asset id."""
-    spec = config["dandi"]
+def dandi_file(config: dict, species: str, row: AssetRow) -> NWBFile:
+    """An asset's file: downloaded; with ``dandi.stream``, the mirror's file when the mirror holds it (read in
+    place), else streamed from the archive URL. `ListingError` for a row to stream without an asset id."""
+    spec, path = config["dandi"], dandi_nwb(species, row)
     if not spec.get("stream"):
-        return NWBSource(dandi_nwb(config, species, row))
+        return NWBFile(path, path, (path,))
     mirrored = Path(spec["mirror"]) / species / row.path if spec.get("mirror") else None
     if mirrored is not None and mirrored.is_file():
-        return NWBSource(str(mirrored))
+        return NWBFile(path, str(mirrored), (str(mirrored),))
     if not row.asset_id:
         raise ListingError(
             f"{dandi_listing_path(config, species)}: {row.path} has no asset id to stream it by and is not in the "
             "mirror (a listing made from the mirror); delete the listing to list the archive again"
         )
-    return NWBSource(dandi_content_url(dandi_api_url(config, species), row.asset_id), streamed=True)
+    return NWBFile(path, dandi_content_url(dandi_api_url(config, species), row.asset_id), ())
+
+
+# --- settings: the config slice each job reads (its params), so that changing another key does not rerun it ---
+
+
+def config_slice(section: dict, keys=None, without=()) -> dict:
+    """The keys of a config section that a job reads (``keys``; all when None) less ``without``, in config order."""
+    return {k: v for k, v in section.items() if (keys is None or k in keys) and k not in without}
+
+
+def extraction_settings(config: dict) -> dict:
+    """What extraction reads of ``features``: every key but the stimulus table (an input file) and the collection's
+    failure threshold, so a new key there reaches the extraction jobs and the checkpoints (`predict` uses them)."""
+    return config_slice(config["features"], without=("stimulus_codes", "max_failed_fraction"))
+
+
+def bilstm_settings(config: dict, stage: str = "finetune") -> dict:
+    """The ``bilstm`` slice a training stage reads (GPU use is a resource, not a setting); pretraining does not see
+    the fine-tuning settings, so changing them never reruns it."""
+    skip = ("strategies", "use_gpu", "deploy") + (("finetune",) if stage == "pretrain" else ())
+    return config_slice(config["bilstm"], without=skip)
+
+
+def deploy_seed(config: dict) -> int:
+    """Seed of the deployable human model: ``bilstm.deploy.seed``, else the first split seed."""
+    seed = config["bilstm"]["deploy"].get("seed")
+    return config["splits"]["seeds"][0] if seed is None else seed
+
+
+# --- stage paths: the files a stage reads, in the order its script expects ---
+
+FOREST_MODEL = "rf"  # the baseline model the transfer study and the learning curve compare with
+FOREST = "forest"  # its name in their tables
+
+
+def n_folds(config: dict, species: str) -> int:
+    scheme = config["splits"][species]
+    return int(scheme["folds"]) if scheme["kind"] == "kfold" else 1
+
+
+def runs(config: dict, species: str = "human", seeds=None) -> list[tuple[int, int]]:
+    """(seed, fold) of every run of a species (``seeds``: the split seeds unless given)."""
+    return [
+        (s, k) for s in (config["splits"]["seeds"] if seeds is None else seeds) for k in range(n_folds(config, species))
+    ]
+
+
+def sequence_file(config: dict, species: str) -> str:
+    """What the BiLSTM reads for a species: the families array (NWB sources) or the sequence table (shared and own
+    features, rule sequence_features)."""
+    if config["bilstm"]["input"] == "families":
+        return f"results/features/{species}/families.npz"
+    return f"results/features/sequence/{species}.tsv"
+
+
+def baseline_keys(config: dict) -> list[tuple[str, str]]:
+    """(species, model) of every baseline, in a fixed order."""
+    return [(s, m) for s in SPECIES for m in config["baseline"]["models"]]
+
+
+def baseline_files(config: dict, kinds=("metrics_summary", "confusion", "metrics_per_fold")) -> list[str]:
+    """Each baseline's evaluation tables of the given kinds, baseline-major (the order of ``baseline_keys``)."""
+    return [f"results/baseline/{s}/{m}/{kind}.tsv" for s, m in baseline_keys(config) for kind in kinds]
+
+
+def baseline_predictions(config: dict, species: str, model: str, seeds=None) -> list[str]:
+    return [f"results/baseline/{species}/{model}/seed{s}/fold{k}.tsv" for s, k in runs(config, species, seeds)]
+
+
+def finetune_files(config: dict, name: str = "predictions.tsv", strategies=None, seeds=None) -> list[str]:
+    """A file of every human fine-tuning run, strategy-major (the order the evaluations expect)."""
+    return [
+        f"results/finetune/human/{strategy}/seed{s}/fold{k}/{name}"
+        for strategy in (config["bilstm"]["strategies"] if strategies is None else strategies)
+        for s, k in runs(config, "human", seeds)
+    ]
+
+
+def learning_curve_files(config: dict) -> list[tuple[str, float, str]]:
+    """(method, fraction, predictions) of every learning-curve run: the chosen strategies and the forest at each
+    fraction of the training folds, then at fraction 1.0 the full-data runs of the same seeds and folds."""
+    lc = config["learning_curve"]
+    files = []
+    for method in [*lc["strategies"], FOREST]:
+        for fraction in lc["fractions"]:
+            for s, k in runs(config, "human", lc["seeds"]):
+                if method == FOREST:
+                    path = f"results/learning_curve/human/{FOREST_MODEL}/frac{fraction}/seed{s}/fold{k}.tsv"
+                else:
+                    path = f"results/learning_curve/human/{method}/frac{fraction}/seed{s}/fold{k}/predictions.tsv"
+                files.append((method, fraction, path))
+        if method == FOREST:
+            full = baseline_predictions(config, "human", FOREST_MODEL, lc["seeds"])
+        else:
+            full = finetune_files(config, strategies=[method], seeds=lc["seeds"])
+        files += [(method, 1.0, path) for path in full]
+    return files
+
+
+def report_data_files(config: dict) -> dict[str, list[str]]:
+    """Per-species tables for the report; the NWB-only ones (sheets, sweeps, traces) only for NWB input, spike
+    detection only for simulated cells (it needs their truth)."""
+    nwb, simulated = config["source"] != "tables", config["source"] == "simulated"
+    per_species = {
+        "features": "results/features/{}/features.tsv",
+        "failures": "results/features/{}/failures.tsv",
+        "sheets": "results/sheets/{}_cells.tsv" if nwb else None,
+        "sweep_counts": "results/features/{}/sweep_counts.tsv" if nwb else None,
+        "spike_detection": "results/features/{}/spike_detection.tsv" if simulated else None,
+        "traces": "results/report/traces/{}.npz" if nwb else None,
+    }
+    return {key: [pattern.format(s) for s in SPECIES] if pattern else [] for key, pattern in per_species.items()}
+
+
+def report_settings(config: dict, listed: dict[str, int]) -> dict[str, str]:
+    """Settings shown in the report (strings only, so that the params stay stable between runs); ``listed``: the
+    assets each species' listing holds (source dandi)."""
+    settings = {"source": config["source"], "split seeds": str(config["splits"]["seeds"])}
+    if config["source"] == "dandi":
+        for s in SPECIES:
+            dandiset = config["dandi"]["dandisets"][s]
+            settings[f"{s} dandiset"] = f"{dandiset['id']} version {dandiset['version']}"
+            settings[f"{s} cells listed"] = str(listed[s])
+    elif config["source"] == "simulated":
+        settings["preset"] = config["preset"]
+        settings["cells (mouse, human)"] = ", ".join(str(n_cells(config, s)) for s in SPECIES)
+        settings["simulation seed"] = str(config["simulation"]["seed"])
+    return settings
+
+
+# --- code inputs: the library modules a rule's script reaches, read from the imports of the source files ---
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def library_modules(script: str | Path, package_dir: str | Path = PACKAGE_DIR) -> list[str]:
+    """Every module of the library (the package in ``package_dir``) that ``script`` reaches through its imports,
+    transitively, as sorted absolute paths; a package's ``__init__.py`` is included with any module under it (an
+    import runs it). Read from the source files (``ast``: imports anywhere in a file, relative or absolute, count),
+    nothing is imported. A rule declares them as inputs, so that editing one reruns its jobs."""
+    package = Path(package_dir).resolve()
+    seen: set[Path] = set()
+    todo = [Path(script).resolve()]
+    while todo:
+        for module in _imported_modules(todo.pop(), package):
+            if module not in seen:
+                seen.add(module)
+                todo.append(module)
+    return sorted(str(m) for m in seen)
+
+
+@cache
+def _imported_modules(path: Path, package: Path) -> frozenset[Path]:
+    """Library files one source file imports directly (with the ``__init__.py`` of each package on the way)."""
+    inside = path.is_relative_to(package)
+    here = list(path.relative_to(package.parent).with_suffix("").parts) if inside else []
+    if here and here[-1] == "__init__":
+        here.pop()  # a package's __init__ resolves relative imports against the package itself
+    elif here:
+        here.pop()  # a module's against the package that holds it
+    names: list[list[str]] = []
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name.split(".") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level and not inside:
+                continue
+            base = here[: len(here) - node.level + 1] if node.level else []
+            base = base + (node.module.split(".") if node.module else [])
+            names.append(base)
+            names += [base + [alias.name] for alias in node.names if alias.name != "*"]
+    found: set[Path] = set()
+    for parts in names:
+        if not parts or parts[0] != package.name:
+            continue
+        for depth in range(1, len(parts) + 1):
+            target = package.parent.joinpath(*parts[:depth])
+            for candidate in (target / "__init__.py", target.with_suffix(".py")):
+                if candidate.is_file():
+                    found.add(candidate)
+                    break
+            else:
+                break  # a name imported from a module (a function, a class), not a module itself
+    return frozenset(found)

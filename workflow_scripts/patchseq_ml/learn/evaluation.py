@@ -12,8 +12,6 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-SUMMARY_METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
-
 
 def fold_metrics(true: np.ndarray, pred: np.ndarray, classes: list[str]) -> dict[str, float]:
     """Accuracy, balanced accuracy, macro-F1 and per-class precision/recall/F1 of one test fold."""

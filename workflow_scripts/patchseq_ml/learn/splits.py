@@ -1,7 +1,8 @@
 """Train/validation/test splits, computed once per (species, seed) and shared by every model.
 
 ``kfold``: stratified K folds (test = one fold); inside the rest a stratified validation split with seed
-``seed + 1000 * fold`` (the study's fold seed). ``holdout``: one stratified 60/20/20 split (fold 0).
+``fold_seed(seed, fold)`` (the study's fold seed; every model trained on the fold uses it too). ``holdout``: one
+stratified 60/20/20 split (fold 0).
 Output: long table ``cell_id, subclass, fold, role`` (role in train/val/test), one row per cell and fold. Cells of
 a class too small to be split (fewer cells than folds, or than 5 for a holdout) are kept as rows with role
 ``excluded_rare_class`` (fold -1), so that they are counted, not silently lost.
@@ -14,6 +15,11 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from .split_sizes import min_cells_per_class
+
+
+def fold_seed(seed: int, fold: int) -> int:
+    """The seed of one (seed, fold) run: its validation split, training subsample and model (the study's)."""
+    return seed + 1000 * fold
 
 
 def make_splits(cells: pd.DataFrame, scheme: dict, seed: int) -> pd.DataFrame:
@@ -37,7 +43,7 @@ def make_splits(cells: pd.DataFrame, scheme: dict, seed: int) -> pd.DataFrame:
         folds = StratifiedKFold(n_splits=int(scheme["folds"]), shuffle=True, random_state=seed).split(ids, y)
         for fold, (rest, test) in enumerate(folds):
             train, val = train_test_split(
-                rest, test_size=scheme["val_fraction"], stratify=y[rest], random_state=seed + 1000 * fold
+                rest, test_size=scheme["val_fraction"], stratify=y[rest], random_state=fold_seed(seed, fold)
             )
             rows.append(_roles(ids, y, fold, train, val, test))
     elif scheme["kind"] == "holdout":

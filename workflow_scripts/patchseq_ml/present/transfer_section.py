@@ -84,7 +84,7 @@ def build(
         html.table(pd.DataFrame([mouse]).set_index("seeds")),
         html.paragraph(
             "Learning curve: the same test folds, a stratified fraction of each human training fold "
-            "(100 % = the runs above; rf = the forest):",
+            "(100 % = the runs above):",
             "note",
         ),
         html.image(curve_png, "learning curve"),

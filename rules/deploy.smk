@@ -1,0 +1,60 @@
+# The deployable human model (what `predict` uses: bilstm.deploy) and the learned embedding of both species.
+
+
+rule deploy_human_model:
+    input:
+        human=dag.sequence_file(config, "human"),
+        human_splits=f"results/splits/human/seed{DEPLOY_SEED}.tsv",
+        mouse=dag.sequence_file(config, "mouse"),
+        mouse_splits=f"results/splits/mouse/seed{DEPLOY_SEED}.tsv",
+        checkpoint=f"results/pretrain/mouse/seed{DEPLOY_SEED}/checkpoint.pt",
+        code=script_code("train_human_model.py"),
+    output:
+        checkpoint="results/model/human/checkpoint.pt",
+        metrics="results/model/human/metrics.json",
+        predictions="results/model/human/predictions.tsv",
+    log:
+        "results/logs/deploy_human_model/deploy_human_model.log",
+    benchmark:
+        "results/benchmarks/deploy_human_model/deploy_human_model.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: config["bilstm"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=30,
+        gpu=gpu_request(),
+    params:
+        settings=dag.bilstm_settings(config),
+        strategy=config["bilstm"]["deploy"]["strategy"],
+        seed=DEPLOY_SEED,
+        class_map=config["classes"]["cross_species"],
+    script:
+        "../workflow_scripts/train_human_model.py"
+
+
+rule embed_cells:
+    input:
+        deployed="results/model/human/checkpoint.pt",
+        pretrained=f"results/pretrain/mouse/seed{DEPLOY_SEED}/checkpoint.pt",
+        human=dag.sequence_file(config, "human"),
+        human_splits=f"results/splits/human/seed{DEPLOY_SEED}.tsv",
+        mouse=dag.sequence_file(config, "mouse"),
+        mouse_splits=f"results/splits/mouse/seed{DEPLOY_SEED}.tsv",
+        code=script_code("embed_cells.py"),
+    output:
+        embedding="results/model/embedding.tsv",
+        alignment="results/model/embedding_alignment.tsv",
+    log:
+        "results/logs/embed_cells/embed_cells.log",
+    benchmark:
+        "results/benchmarks/embed_cells/embed_cells.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: config["bilstm"]["threads"]
+    params:
+        input_kind=config["bilstm"]["input"],
+        class_map=config["classes"]["cross_species"],
+        neighbours=config["report"]["embedding_neighbours"],
+    script:
+        "../workflow_scripts/embed_cells.py"

@@ -1,0 +1,52 @@
+# The learning curve: the same test folds, a stratified fraction of each training fold, for the chosen strategies
+# and the forest. Its two training rules reuse finetune and fit_baseline (rules/finetune.smk, rules/baseline.smk,
+# included before this file) with other outputs and the fraction from the path.
+
+
+use rule finetune as learning_curve_finetune with:
+    output:
+        predictions="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/predictions.tsv",
+        epochs="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/epochs.tsv",
+        metrics="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/metrics.json",
+        attention="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/attention.tsv",
+    log:
+        "results/logs/learning_curve_finetune/{strategy}/frac{fraction}_seed{seed}_fold{fold}.log",
+    benchmark:
+        "results/benchmarks/learning_curve_finetune/{strategy}/frac{fraction}_seed{seed}_fold{fold}.tsv"
+    params:
+        settings=dag.bilstm_settings(config),
+        fraction=wildcard_fraction,
+        class_map=config["classes"]["cross_species"],
+
+
+use rule fit_baseline as learning_curve_forest with:
+    output:
+        predictions="results/learning_curve/{species}/{model}/frac{fraction}/seed{seed}/fold{fold}.tsv",
+    log:
+        "results/logs/learning_curve_forest/{species}/{model}/frac{fraction}_seed{seed}_fold{fold}.log",
+    benchmark:
+        "results/benchmarks/learning_curve_forest/{species}/{model}/frac{fraction}_seed{seed}_fold{fold}.tsv"
+    params:
+        settings=dag.config_slice(config["baseline"], without=["models"]),
+        fraction=wildcard_fraction,
+
+
+rule evaluate_learning_curve:
+    input:
+        predictions=[path for _, _, path in dag.learning_curve_files(config)],
+        code=script_code("evaluate_learning_curve.py"),
+    output:
+        curve="results/learning_curve/human/learning_curve.tsv",
+    log:
+        "results/logs/evaluate_learning_curve/evaluate_learning_curve.log",
+    benchmark:
+        "results/benchmarks/evaluate_learning_curve/evaluate_learning_curve.tsv"
+    conda:
+        "../envs/sklearn.yaml"
+    params:
+        runs=[
+            [method, fraction]
+            for method, fraction, _ in dag.learning_curve_files(config)
+        ],
+    script:
+        "../workflow_scripts/evaluate_learning_curve.py"
