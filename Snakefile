@@ -1,6 +1,7 @@
 # Patch-seq electrophysiology -> transcriptomic subclass, mouse -> human (reproduces and extends arXiv 2603.11000).
 # Results tree (everything generated lives under results/; delete it to start over):
 #   results/raw/{simulated,dandi}/{species}/   NWB files (simulated, or downloaded: config/real.yaml), label tables
+#                                              (source: local reads your files in place: the cell sheet, local.sheet)
 #   results/sheets/, results/features/{species}/   cell sheets; per-cell records, features, families, failures
 #   results/splits/, results/baseline/, results/pretrain/, results/finetune/, results/learning_curve/   models
 #   results/model/   the deployed human model and the embedding of both species
@@ -26,6 +27,10 @@ if is_simulated():
 elif config["source"] == "dandi":
 
     include: "rules/dandi.smk"
+    include: "rules/features.smk"
+
+elif config["source"] == "local":
+
     include: "rules/features.smk"
 
 else:

@@ -9,7 +9,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
 from patchseq_ml import dag  # noqa: E402
-from patchseq_ml.acquire import dandi_assets  # noqa: E402
+from patchseq_ml.acquire import dandi_assets, local_sheet  # noqa: E402
 from patchseq_ml.learn import split_sizes  # noqa: E402
 
 validate(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
@@ -20,19 +20,44 @@ if config["bilstm"]["input"] == "families" and config["source"] == "tables":
         "bilstm.input: families needs raw sweeps; with source: tables set bilstm.input: features"
     )
 
-# Each cell's NWB file (species -> ses- id -> dag.NWBFile: the path the cell sheet records, where a job reads it,
-# what provides it): simulated cells, or the assets of source: dandi (from the cached listing or the archive).
+
+def sheet_row_validator():
+    """Checks one row of a local cell sheet against config/schema/cell_sheet.schema.yaml (message: the first error)."""
+    import jsonschema
+    import yaml
+
+    with open(
+        os.path.join(workflow.basedir, "config/schema/cell_sheet.schema.yaml")
+    ) as handle:
+        checker = jsonschema.Draft202012Validator(yaml.safe_load(handle))
+
+    def check(row):
+        for error in checker.iter_errors(row):
+            where = ".".join(str(p) for p in error.absolute_path)
+            raise ValueError(f"{where}: {error.message}" if where else error.message)
+
+    return check
+
+
+# Each cell's NWB file (species -> cell id -> dag.NWBFile: the path the cell sheet records, where a job reads it,
+# what provides it): simulated cells, the assets of source: dandi (from the cached listing or the archive), or the
+# files of the cell sheet of source: local (checked here: a bad sheet stops the run before any job).
 try:
-    DANDI_ASSETS = {
-        s: dag.dandi_assets(config, s) for s in SPECIES if config["source"] == "dandi"
-    }
-    NWB_FILES = {s: dag.nwb_files(config, s, DANDI_ASSETS.get(s)) for s in SPECIES}
+    if config["source"] == "local":
+        ROWS = dag.local_rows(config, sheet_row_validator())
+    elif config["source"] == "dandi":
+        ROWS = {s: dag.dandi_assets(config, s) for s in SPECIES}
+    else:
+        ROWS = {}
+    NWB_FILES = {s: dag.nwb_files(config, s, ROWS.get(s)) for s in SPECIES}
 except (
     dandi_assets.ArchiveUnreachable,
     dandi_assets.AssetPathError,
     dandi_assets.ListingError,
+    local_sheet.SheetError,
 ) as error:
     raise WorkflowError(str(error)) from None
+DANDI_ASSETS = ROWS if config["source"] == "dandi" else {}
 ASSET_ROWS = {s: {row.path: row for row in rows} for s, rows in DANDI_ASSETS.items()}
 DEPLOY_SEED = dag.deploy_seed(config)
 
@@ -40,7 +65,7 @@ DEPLOY_SEED = dag.deploy_seed(config)
 wildcard_constraints:
     species="|".join(SPECIES),
     batch=r"\d{3}",
-    cell=r"\d+",
+    cell=r"[A-Za-z0-9][A-Za-z0-9._-]*" if config["source"] == "local" else r"\d+",
     seed=r"\d+",
     fold=r"\d+",
     model="|".join(config["baseline"]["models"]),
@@ -83,6 +108,12 @@ def batch_truths(wildcards):
 
 def species_label_file(wildcards):
     return dag.label_file(config, wildcards.species)
+
+
+def species_sheet_rows(wildcards):
+    """The species' rows of the local cell sheet (cell_id, path, label; plain values: stable params); [] otherwise."""
+    rows = ROWS.get(wildcards.species, []) if config["source"] == "local" else []
+    return [{"cell_id": r.cell_id, "path": r.path, "label": r.label} for r in rows]
 
 
 def species_nwb_paths(wildcards):

@@ -1,4 +1,5 @@
-# The deployable human model (what `predict` uses: bilstm.deploy) and the learned embedding of both species.
+# The deployable human model (what `predict` uses: bilstm.deploy), the learned embedding of both species, and the
+# subclass it predicts for the cells without a usable label (never trained on).
 
 
 rule deploy_human_model:
@@ -58,3 +59,26 @@ rule embed_cells:
         neighbours=config["report"]["embedding_neighbours"],
     script:
         "../workflow_scripts/embed_cells.py"
+
+
+rule predict_unlabelled:
+    input:
+        deployed="results/model/human/checkpoint.pt",
+        human=dag.sequence_file(config, "human"),
+        mouse=dag.sequence_file(config, "mouse"),
+        human_features="results/features/human/features.tsv",
+        mouse_features="results/features/mouse/features.tsv",
+        code=script_code("predict_unlabelled.py"),
+    output:
+        predictions="results/model/unlabelled_predictions.tsv",
+    log:
+        "results/logs/predict_unlabelled/predict_unlabelled.log",
+    benchmark:
+        "results/benchmarks/predict_unlabelled/predict_unlabelled.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: config["bilstm"]["threads"]
+    params:
+        input_kind=config["bilstm"]["input"],
+    script:
+        "../workflow_scripts/predict_unlabelled.py"

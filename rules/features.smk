@@ -1,4 +1,4 @@
-# Cell sheet, per-cell QC and features, per-species tables, and spike detection against the simulator's truth.
+# Cell sheet (for source: local, from your cell sheet, local.sheet), per-cell QC and features, per-species tables, and spike detection against the simulator's truth.
 # With dandi.stream, extraction reads each NWB file from the archive over HTTP (a `downloads` slot per job; on a
 # cluster the compute nodes then need internet) and the cell sheet records those URLs.
 
@@ -20,6 +20,7 @@ rule cells_sheet:
         labels=species_config("labels"),
         nwb_paths=species_nwb_paths,
         nwb_sources=species_nwb_sources,
+        sheet_rows=species_sheet_rows,
     script:
         "../workflow_scripts/cells_sheet.py"
 

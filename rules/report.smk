@@ -46,6 +46,7 @@ rule report:
         embedding="results/model/embedding.tsv",
         embedding_alignment="results/model/embedding_alignment.tsv",
         deployed="results/model/human/metrics.json",
+        unlabelled="results/model/unlabelled_predictions.tsv",
         pretrain=expand(
             "results/pretrain/mouse/seed{seed}/metrics.json",
             seed=config["splits"]["seeds"],

@@ -35,3 +35,12 @@ def stimulus_table():
     from patchseq_ml.acquire.stimulus_table import StimulusTable
 
     return StimulusTable.from_tsv(ROOT / "config/stimulus_codes.tsv")
+
+
+@pytest.fixture(scope="session")
+def archive_cohort(tmp_path_factory):
+    """Simulated cells under the archive's asset names with real-style label tables (tests/archive_cohort.py),
+    made once per session (about 1-4 minutes: the human files are simulated at 200 kHz)."""
+    from archive_cohort import simulate
+
+    return simulate(tmp_path_factory.mktemp("archive_cohort"))

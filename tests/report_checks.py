@@ -41,6 +41,7 @@ SECTIONS = (  # (anchor, start of the title, what it must hold: numbers in its t
     ("transfer", "Attention BiLSTM and mouse -> human transfer", "numbers+image"),
     ("calibration", "Calibration and confusion of the human models", "numbers+image"),
     ("embedding", "Learned embedding of both species", "numbers+image"),
+    ("unlabelled", "Predicted subclass of unlabelled cells", "numbers"),
     ("provenance", "Provenance", "numbers"),
 )
 PLACEHOLDERS = re.compile(r"\b(TODO|TBD|XXX|None|NaN|nan|null|undefined)\b|\{[a-z_]+\}|\?\?")
@@ -130,14 +131,38 @@ def decode_image(src: str) -> tuple[str, int, int]:
     return "svg", int(float(re.sub(r"[a-z]+$", "", root.get("width", "1")))), 1
 
 
-def check_report_html(run: Path) -> None:
-    """Every section present, with numbers and no placeholders; every <img> an embedded, decodable PNG or SVG."""
+ARCHIVE_SECTIONS = tuple(s for s in SECTIONS if s[0] != "spike-detection")  # recorded cells: no true spike times
+
+
+def report_sections(run: Path) -> dict[str, _Section]:
+    """The report's sections by anchor: title, visible text (one string per text node), images."""
+    parser = _ReportParser()
+    parser.feed((Path(run) / REPORT).read_text())
+    return {s.anchor: s for s in parser.sections}
+
+
+def table_row(section: _Section, first: str, n_values: int) -> list[str]:
+    """The ``n_values`` text cells after the cell ``first`` (a table row's header) in a section's text."""
+    i = section.text.index(first)
+    return section.text[i + 1 : i + 1 + n_values]
+
+
+def retention_row(section: _Section, species: str) -> dict[str, int]:
+    """A species' row of the retention table (column -> cells): the column headers come first in the section's
+    text, then the index name ``species``, then one row per species."""
+    columns = section.text[: section.text.index("species")]
+    return dict(zip(columns, map(int, table_row(section, species, len(columns)))))
+
+
+def check_report_html(run: Path, sections=SECTIONS) -> None:
+    """Every section of ``sections`` present, in order, with numbers and no placeholders; every <img> an embedded,
+    decodable PNG or SVG."""
     page = (Path(run) / REPORT).read_text()
     parser = _ReportParser()
     parser.feed(page)
     found = {s.anchor: s for s in parser.sections}
-    assert list(found) == [anchor for anchor, _, _ in SECTIONS], list(found)  # all there, in this order
-    for anchor, title, needs in SECTIONS:
+    assert list(found) == [anchor for anchor, _, _ in sections], list(found)  # all there, in this order
+    for anchor, title, needs in sections:
         section, text = found[anchor], " ".join(found[anchor].text)
         assert section.title.startswith(title), (anchor, section.title)
         if "numbers" in needs:

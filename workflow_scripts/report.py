@@ -18,7 +18,8 @@ def _species_tables(inputs, species: list[str]) -> dict[str, SpeciesTables]:
         t = SpeciesTables(read_tsv(inputs.features[i]), read_tsv(inputs.failures[i]))
         if len(inputs.sheets):
             t.sheet, t.sweep_counts = read_tsv(inputs.sheets[i]), read_tsv(inputs.sweep_counts[i])
-            t.spike_detection = read_tsv(inputs.spike_detection[i])
+            if len(inputs.spike_detection):  # simulated cells only: it needs the simulator's true spike times
+                t.spike_detection = read_tsv(inputs.spike_detection[i])
             with np.load(inputs.traces[i]) as npz:
                 t.traces = {k: npz[k] for k in npz.files}
         tables[sp] = t
@@ -61,6 +62,7 @@ def main(snakemake) -> None:
             read_tsv(i.embedding), read_tsv(i.embedding_alignment), deployed, p.colours, figures
         )
     )
+    sections.append(analysis_sections.unlabelled_section(read_tsv(i.unlabelled)))
     entries = provenance.entries(p.provenance, list(i.features))
     sections.append(analysis_sections.provenance_section(entries, _costs(p.benchmarks, p.stage_order)))
     report = Path(snakemake.output.html)

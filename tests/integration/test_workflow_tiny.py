@@ -356,6 +356,7 @@ def test_finetune_setting_change_reruns_finetuning_and_what_follows_only(run):
         "evaluate_learning_curve": 1,
         "deploy_human_model": 1,
         "embed_cells": 1,
+        "predict_unlabelled": 1,
         "report": 1,
         "all": 1,
     }
@@ -363,7 +364,13 @@ def test_finetune_setting_change_reruns_finetuning_and_what_follows_only(run):
 
 def test_deployed_model_setting_change_reruns_the_deployed_model_and_its_embedding_only(run):
     config = changed_config(run, lambda c: c["bilstm"]["deploy"].update(strategy="full"))
-    assert planned_jobs(run, configfile=config) == {"deploy_human_model": 1, "embed_cells": 1, "report": 1, "all": 1}
+    assert planned_jobs(run, configfile=config) == {
+        "deploy_human_model": 1,
+        "embed_cells": 1,
+        "predict_unlabelled": 1,
+        "report": 1,
+        "all": 1,
+    }
 
 
 def test_added_seed_runs_only_that_seed_then_aggregation(run):

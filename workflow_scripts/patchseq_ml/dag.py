@@ -21,6 +21,7 @@ from .acquire.dandi_assets import (
     read_listing,
     write_listing,
 )
+from .acquire.local_sheet import SheetError, SheetRow, read_sheet
 
 SPECIES = ("mouse", "human")
 RAW_SIMULATED = "results/raw/simulated"
@@ -71,18 +72,37 @@ def simulated_files(config: dict, species: str) -> dict[str, NWBFile]:
     return files
 
 
-def nwb_files(config: dict, species: str, rows: list[AssetRow] | None = None) -> dict[str, NWBFile]:
-    """ses- id -> NWB file of every cell of a species: the one place where the source decides which file a job
-    reads. Simulated cells; the archive's assets (``rows``: downloaded, mirrored or streamed); none for tables."""
+def nwb_files(config: dict, species: str, rows: list | None = None) -> dict[str, NWBFile]:
+    """cell id -> NWB file of every cell of a species: the one place where the source decides which file a job
+    reads. Simulated cells (ses- ids); the archive's assets (``rows``: AssetRows, downloaded, mirrored or streamed);
+    the cell sheet's files read in place (``rows``: the species' local_sheet.SheetRows); none for tables."""
     if config["source"] == "simulated":
         return simulated_files(config, species)
     if config["source"] == "dandi":
         return {row.session_id: dandi_file(config, species, row) for row in rows or []}
+    if config["source"] == "local":
+        return {row.cell_id: NWBFile(row.path, row.path, (row.path,)) for row in rows or []}
     return {}
 
 
+def local_rows(config: dict, validate_row=None) -> dict[str, list[SheetRow]]:
+    """species -> the rows of the cell sheet of ``source: local`` (`local_sheet.SheetError` for a bad sheet or a
+    species without cells: pretraining needs mouse cells and fine-tuning human ones)."""
+    rows = read_sheet(config["local"]["sheet"], validate_row)
+    by_species = {s: [r for r in rows if r.species == s] for s in SPECIES}
+    for species, cells in by_species.items():
+        if not cells:
+            raise SheetError(
+                f"{config['local']['sheet']}: no {species} cells; the workflow pretrains on mouse cells and carries "
+                "the model to human cells, so the sheet needs both species"
+            )
+    return by_species
+
+
 def label_file(config: dict, species: str) -> str:
-    """The label table a species' cell sheet joins (simulated or archive source)."""
+    """The label table a species' cell sheet joins (simulated or archive source; the cell sheet itself for local)."""
+    if config["source"] == "local":
+        return config["local"]["sheet"]
     if config["source"] == "dandi":
         return f"{RAW_DANDI}/{species}_labels.csv"
     return f"{RAW_SIMULATED}/{species}/labels.csv"
@@ -284,6 +304,10 @@ def report_settings(config: dict, listed: dict[str, int]) -> dict[str, str]:
         for s in SPECIES:
             dandiset = config["dandi"]["dandisets"][s]
             settings[f"{s} dandiset"] = f"{dandiset['id']} version {dandiset['version']}"
+            settings[f"{s} cells listed"] = str(listed[s])
+    elif config["source"] == "local":
+        settings["cell sheet"] = str(config["local"]["sheet"])
+        for s in SPECIES:
             settings[f"{s} cells listed"] = str(listed[s])
     elif config["source"] == "simulated":
         settings["preset"] = config["preset"]

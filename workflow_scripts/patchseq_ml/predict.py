@@ -78,7 +78,24 @@ def predict_cell(path: Path, model, meta: dict, settings: dict, table: StimulusT
         top_families=[{"family": names[i], "attention": round(float(weights[0, i]), 4)} for i in order],
         missing_families=[n for n, present in zip(names, mask[0]) if not present],
     )
+    note = missing_families_note(record["missing_families"], result.failures, len(names))
+    if note:
+        record["note"] = note
     return record
+
+
+def missing_families_note(missing: list[str], failures, n_families: int) -> str:
+    """One sentence for a cell whose protocol lacks what the model was trained on: which families are missing, why
+    (the extraction's reason: usually a stimulus type the protocol lacks), and that the prediction rests on fewer
+    families ("" when none is missing)."""
+    if not missing:
+        return ""
+    reasons = {f.item: f.reason for f in failures if f.level == "vector"}
+    listed = ", ".join(f"{n} ({reasons[n]})" if n in reasons else n for n in missing)
+    return (
+        f"protocol lacks what the model needs: {len(missing)} of {n_families} families missing: {listed}; "
+        f"the prediction rests on the other {n_families - len(missing)} families only"
+    )
 
 
 def _line(record: dict) -> str:
@@ -86,7 +103,8 @@ def _line(record: dict) -> str:
         return f"{record['file']}: {record['error']}"
     probs = ", ".join(f"{c} {p:.2f}" for c, p in sorted(record["probabilities"].items(), key=lambda kv: -kv[1]))
     top = ", ".join(f"{t['family']} {t['attention']:.2f}" for t in record["top_families"])
-    return f"{record['cell_id']}: {record['predicted']} ({probs}); attention: {top}"
+    note = f"\n  note: {record['note']}" if "note" in record else ""
+    return f"{record['cell_id']}: {record['predicted']} ({probs}); attention: {top}{note}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .local_sheet import subclass_of
+
 SHEET_COLUMNS = ["cell_id", "species", "subject_id", "specimen_id", "nwb_path", "label_raw", "subclass", "exclusion"]
 _ASSET = re.compile(r"sub-(?P<subject>[^/_]+)_ses-(?P<session>[^/_]+)_icephys\.nwb$")
 
@@ -80,3 +82,24 @@ def build_sheet(
             row["exclusion"] = "no_label"
         rows.append(row)
     return pd.DataFrame(rows, columns=SHEET_COLUMNS)
+
+
+def build_local_sheet(species: str, rows: list[dict], cfg: dict) -> pd.DataFrame:
+    """The sheet of ``source: local`` from the species' rows of your cell sheet (``cell_id``, ``path``, ``label``):
+    labels mapped as the archive tables' are, or already a class name (`local_sheet.subclass_of`)."""
+    out = []
+    for row in rows:
+        subclass, exclusion = subclass_of(row.get("label", ""), cfg)
+        out.append(
+            {
+                "cell_id": str(row["cell_id"]),
+                "species": species,
+                "subject_id": "",
+                "specimen_id": "",
+                "nwb_path": str(row["path"]),
+                "label_raw": row.get("label", ""),
+                "subclass": subclass,
+                "exclusion": exclusion,
+            }
+        )
+    return pd.DataFrame(out, columns=SHEET_COLUMNS)

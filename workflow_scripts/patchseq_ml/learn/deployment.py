@@ -33,3 +33,24 @@ def scaler_from_dict(kind: str, data: dict) -> FamilyStandardiser | Standardiser
     if kind == "families":
         return FamilyStandardiser.from_dict(data)
     return Standardiser.from_dict(data)
+
+
+def unlabelled_ids(features: pd.DataFrame) -> list[str]:
+    """Extracted cells that no model trains or tests on: no label, or a label outside the classes."""
+    ok = features["status"] == "ok"
+    return features.loc[ok & (features["exclusion"].fillna("") != ""), "cell_id"].astype(str).tolist()
+
+
+def predict_encoded(model, x, mask, head: str, classes: list[str], device="cpu") -> pd.DataFrame:
+    """``predicted``, its ``probability`` and every class probability of encoded cells under one head."""
+    import numpy as np
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.as_tensor(x).to(device), torch.as_tensor(mask).to(device), head)
+        proba = torch.softmax(logits, dim=1).cpu().numpy()
+    frame = pd.DataFrame(proba, columns=[f"p_{c}" for c in classes])
+    frame.insert(0, "probability", proba.max(axis=1) if len(proba) else np.zeros(0))
+    frame.insert(0, "predicted", [classes[i] for i in proba.argmax(axis=1)] if len(proba) else [])
+    return frame

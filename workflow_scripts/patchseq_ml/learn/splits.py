@@ -5,7 +5,9 @@
 stratified 60/20/20 split (fold 0).
 Output: long table ``cell_id, subclass, fold, role`` (role in train/val/test), one row per cell and fold. Cells of
 a class too small to be split (fewer cells than folds, or than 5 for a holdout) are kept as rows with role
-``excluded_rare_class`` (fold -1), so that they are counted, not silently lost.
+``excluded_rare_class`` (fold -1), so that they are counted, not silently lost. Fewer than two classes left to
+split (too few labelled cells, e.g. a cell sheet of your own recordings with few labels) is a `TooFewLabelsError`
+naming the counts: every training stage needs the splits.
 """
 
 from __future__ import annotations
@@ -22,11 +24,24 @@ def fold_seed(seed: int, fold: int) -> int:
     return seed + 1000 * fold
 
 
+class TooFewLabelsError(ValueError):
+    """Fewer than two classes with enough labelled, extracted cells to split; the message says what is there."""
+
+
 def make_splits(cells: pd.DataFrame, scheme: dict, seed: int) -> pd.DataFrame:
     """Splits of the labelled cells (``cell_id``, ``subclass``) under ``scheme`` for one seed."""
     cells = cells.sort_values("cell_id").reset_index(drop=True)
     counts = cells["subclass"].value_counts()
-    rare = cells["subclass"].isin(counts[counts < min_cells_per_class(scheme)].index)
+    need = min_cells_per_class(scheme)
+    if (counts >= need).sum() < 2:
+        found = ", ".join(f"{c} {n}" for c, n in counts.items()) or "none"
+        raise TooFewLabelsError(
+            f"too few labelled, extracted cells to train: {found}; the splits ({scheme['kind']}"
+            + (f", {scheme['folds']} folds" if scheme["kind"] == "kfold" else "")
+            + f") need at least 2 classes with {need} or more cells each. Label more cells, or build only the "
+            "`features` target (unlabelled cells can still be predicted with an existing model: `predict`)"
+        )
+    rare = cells["subclass"].isin(counts[counts < need].index)
     rows = [
         pd.DataFrame(
             {

@@ -129,3 +129,31 @@ def provenance_section(provenance: dict[str, str], costs: pd.DataFrame) -> str:
             html.table(costs, "{:.4g}"),
         ]
     return html.section("Provenance", *parts, anchor="provenance")
+
+
+def unlabelled_section(predictions: pd.DataFrame) -> str:
+    """The deployed model's subclass for the extracted cells without a usable label (never trained or tested on)."""
+    note = (
+        "Cells without a usable label (none, or a label outside the classes) are counted in the retention table and "
+        "never trained or tested on; the deployed model predicts them here (mouse cells through its mouse head). "
+        "Per cell, with its probabilities: results/model/unlabelled_predictions.tsv."
+    )
+    if not len(predictions):
+        return html.section(
+            "Predicted subclass of unlabelled cells",
+            html.paragraph(note, "note"),
+            html.paragraph("0 extracted cells without a usable label: nothing to predict.", "note"),
+            anchor="unlabelled",
+        )
+    counts = pd.crosstab(predictions["species"], predictions["predicted"])
+    counts["cells"] = counts.sum(axis=1)
+    counts["fewer than all families"] = (
+        (predictions.families_used < predictions.families).groupby(predictions["species"]).sum()
+    )
+    counts["median probability"] = predictions.groupby("species")["probability"].median()
+    return html.section(
+        "Predicted subclass of unlabelled cells",
+        html.paragraph(note, "note"),
+        html.table(counts, "{:.2f}"),
+        anchor="unlabelled",
+    )

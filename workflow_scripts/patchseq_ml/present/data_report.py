@@ -14,6 +14,10 @@ import pandas as pd
 
 from . import html, plots
 
+NO_SPIKE_CHECK = (
+    "No spike-detection check against true spike times: only simulated cells have them (recorded cells have no "
+    "ground truth), so that section appears in simulated runs only."
+)
 STIMULUS_COLUMNS = ["long_square", "short_square", "ramp", "search", "test", "other", "unknown"]
 
 
@@ -112,9 +116,12 @@ def data_sections(
         ),
     ]
     sweeps = sweep_summary(tables)
-    if len(sweeps):
-        sections.append(html.section("Sweeps per stimulus type", html.table(sweeps), anchor="sweeps"))
     validations = {s: t.spike_detection for s, t in tables.items() if t.spike_detection is not None}
+    if len(sweeps):
+        parts = [html.table(sweeps)]
+        if not validations:
+            parts.append(html.paragraph(NO_SPIKE_CHECK, "note"))
+        sections.append(html.section("Sweeps per stimulus type", *parts, anchor="sweeps"))
     if validations:
         frame = pd.concat([v.assign(species=s) for s, v in validations.items()]).set_index("species")
         sections.append(
