@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements.lock | cks
 CORES ?= $(shell nproc)
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: venv run tables test lint unit clean ipfx-check test-slurm slurm-up slurm-down browser
+.PHONY: venv run tables test lint unit clean ipfx-check neuroconv-env test-slurm slurm-up slurm-down browser
 
 # Idempotent: reinstalls only when requirements change (the stamp carries their checksum).
 $(STAMP): requirements.txt requirements.lock
@@ -34,6 +34,19 @@ IPFX_CELLS ?= 20
 ipfx-check: $(STAMP)
 	bash benchmarks/ipfx_check.sh $(IPFX_CELLS)
 
+# neuroconv 0.10.2 (ABF -> NWB) in its own test-only venv (.venv-neuroconv): benchmarks/neuroconv_convert.py and the
+# neuroconv tests of tests/unit/test_nwb_reader_ecosystem.py (skipped without it). Idempotent: the stamp carries the
+# checksum of requirements-neuroconv.txt.
+NC_VENV := .venv-neuroconv
+NC_STAMP := $(NC_VENV)/.installed-$(shell cksum <requirements-neuroconv.txt | cut -d' ' -f1)
+$(NC_STAMP): requirements-neuroconv.txt
+	test -x $(NC_VENV)/bin/python || $(PYTHON) -m venv $(NC_VENV)
+	$(NC_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-neuroconv.txt
+	rm -f $(NC_VENV)/.installed-*
+	touch $@
+
+neuroconv-env: $(NC_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -44,7 +57,7 @@ lint: $(STAMP)
 browser:
 	bash tests/browser/install-chromium.sh
 
-test: $(STAMP) lint browser
+test: $(STAMP) lint browser $(NC_STAMP)
 	$(BIN)/python -m pytest
 
 # The workflow through profiles/slurm on a throw-away single-node SLURM cluster (root, Debian: installs slurm-wlm and

@@ -80,6 +80,12 @@ def repo_path(path):
     return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
 
 
+def stimulus_map_input():
+    """The user's stimulus map (``features.stimulus_map``, relative to the run folder) as a list of 0 or 1 paths."""
+    path = config["features"].get("stimulus_map")
+    return [path] if path else []
+
+
 def script_code(script):
     """Every library module a rule's script reaches through its imports (dag.library_modules), declared as inputs
     so that editing one reruns the rule's jobs."""

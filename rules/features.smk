@@ -29,6 +29,7 @@ rule extract_features:
     input:
         nwb=cell_nwb_input,
         stimulus_codes=repo_path(config["features"]["stimulus_codes"]),
+        stimulus_map=stimulus_map_input(),
         code=script_code("extract_features.py"),
     output:
         cell="results/features/{species}/cells/{cell}.json",

@@ -12,7 +12,8 @@ def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
     features = pd.read_csv(snakemake.input.features, sep="\t", dtype={"cell_id": str}, keep_default_na=True)
     sheet = pd.read_csv(snakemake.input.sheet, sep="\t", dtype=str).set_index("cell_id")
-    table = StimulusTable.from_tsv(snakemake.input.stimulus_codes)
+    user_map = list(snakemake.input.stimulus_map)
+    table = StimulusTable.from_tsv(snakemake.input.stimulus_codes, extra=user_map[0] if user_map else None)
     arrays = {}
     for subclass, cell in pick_example_cells(features).items():
         rheobase = float(features.set_index("cell_id").at[cell, "rheobase_pa"])

@@ -13,7 +13,8 @@ from patchseq_ml.logging_utils import rule_log, setup_logging
 
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
-    table = StimulusTable.from_tsv(snakemake.input.stimulus_codes)
+    user_map = list(snakemake.input.stimulus_map)
+    table = StimulusTable.from_tsv(snakemake.input.stimulus_codes, extra=user_map[0] if user_map else None)
     result = extract_cell(snakemake.params.nwb_path, snakemake.wildcards.cell, table, snakemake.params.features)
     out = Path(snakemake.output.cell)
     tmp = out.with_suffix(".tmp")

@@ -195,7 +195,7 @@ def config_slice(section: dict, keys=None, without=()) -> dict:
 def extraction_settings(config: dict) -> dict:
     """What extraction reads of ``features``: every key but the stimulus table (an input file) and the collection's
     failure threshold, so a new key there reaches the extraction jobs and the checkpoints (`predict` uses them)."""
-    return config_slice(config["features"], without=("stimulus_codes", "max_failed_fraction"))
+    return config_slice(config["features"], without=("stimulus_codes", "stimulus_map", "max_failed_fraction"))
 
 
 def bilstm_settings(config: dict, stage: str = "finetune") -> dict:

@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path, help="NWB 2 files (Allen/MIES layout)")
     parser.add_argument("--model", required=True, type=Path, help="a checkpoint.pt of the workflow")
     parser.add_argument("--stimulus-codes", type=Path, default=ROOT / "config/stimulus_codes.tsv")
+    parser.add_argument("--stimulus-map", type=Path, help="your protocol names -> types (TSV), consulted first")
     parser.add_argument("--json", action="store_true", help="one JSON list instead of one line per cell")
     args = parser.parse_args(argv)
     try:
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CheckpointError, ModelMismatchError) as error:
         print(f"predict: {args.model}: {error}", file=sys.stderr)
         return 2
-    table = StimulusTable.from_tsv(args.stimulus_codes)
+    table = StimulusTable.from_tsv(args.stimulus_codes, extra=args.stimulus_map)
     records = [predict_cell(path, model, meta, settings, table) for path in args.files]
     if args.json:
         print(json.dumps(records, indent=1))

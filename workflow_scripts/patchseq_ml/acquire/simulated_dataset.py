@@ -13,8 +13,8 @@ import numpy as np
 
 from .cell_ids import SPECIES_INDEX, batch_members, cell_ids, nwb_relpath
 from .nwb_writer import write_mies_nwb
-from .phenotypes import draw_cohort
-from .simulator import DEFECTS, SimulatedCell, inject_defects, simulate_cells
+from .phenotypes import draw_cohort, pick_cells
+from .simulator import DEFECTS, SimulatedCell, inject_defects, leaky_seal, simulate_cells
 
 # label vocabularies of the real tables (Allen mouse t-types; Lee, Dalley et al. 2023 revised subclasses)
 HUMAN_LABELS = {"Lamp5": "LAMP5/PAX6/Other", "Pvalb": "PVALB", "Sst": "SST", "Vip": "VIP"}
@@ -35,6 +35,23 @@ def assign_defects(rng: np.random.Generator, n_cells: int, rates: dict[str, floa
     return assigned
 
 
+def assign_conditions(rng: np.random.Generator, params, spec: dict) -> list[dict[str, str]]:
+    """Recording conditions (``recording`` in phenotypes.yaml) of every cell of the cohort, applied to ``params`` in
+    place; returns each cell's conditions as truth-record strings."""
+    n_cells = params.c_pf.size
+    out: list[dict[str, str]] = [{} for _ in range(n_cells)]
+    unstable = spec.get("unstable_baseline")
+    if unstable:
+        cells = np.flatnonzero(pick_cells(rng, n_cells, float(unstable["fraction"])))
+        low, high = unstable["baseline_mv"]
+        target = rng.uniform(float(low), float(high), cells.size)
+        if cells.size:
+            leaky_seal(params, cells, target, float(unstable["drift"]))
+        for i, v in zip(cells, target):
+            out[i]["unstable_baseline"] = f"seal leak to {v:.1f} mV, drift {float(unstable['drift']):g}"
+    return out
+
+
 def simulate_batch(
     species: str, batch: str, n_cells: int, settings: dict, phenotypes: dict, out_dir: Path
 ) -> tuple[list[dict], dict]:
@@ -47,6 +64,7 @@ def simulate_batch(
     cohort_rng = np.random.default_rng([seed, species_i])
     cohort = draw_cohort(cohort_rng, phenotypes, species, n_cells)
     defects = assign_defects(cohort_rng, n_cells, settings["defects"])
+    conditions = assign_conditions(cohort_rng, cohort.params, phenotypes.get("recording", {}) or {})
     members = np.array(batch_members(batch, n_cells, int(settings["batch_size"])))
     rng = np.random.default_rng([seed, species_i, int(batch) + 1])
     cells = simulate_cells(cohort.subclass[members], cohort.params.take(members), settings["protocol"], rng)
@@ -54,6 +72,7 @@ def simulate_batch(
     labels, truth = [], {}
     for index, cell in zip(members, cells):
         subject, session, specimen = ids[index]
+        cell.modifiers, cell.conditions = list(cohort.modifiers[index]), conditions[index]
         inject_defects(cell, defects[index], rng)
         write_mies_nwb(out_dir / nwb_relpath(subject, session), f"sim-{species}-{session}", cell.sweeps, subject)
         truth[session] = _truth_record(cell)
@@ -82,6 +101,8 @@ def _truth_record(cell: SimulatedCell) -> dict:
     return {
         "subclass": cell.subclass,
         "defects": cell.defects,
+        "modifiers": cell.modifiers,
+        "recording_conditions": cell.conditions,
         "spike_times_s": {str(k): v for k, v in cell.true_spikes_s.items()},
     }
 

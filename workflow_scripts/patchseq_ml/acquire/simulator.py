@@ -4,6 +4,18 @@ A cell is drawn from its subclass phenotype (``phenotypes.py``), its long- and s
 noise-free bisection, its sweeps are planned on the Allen protocol (``protocol.py``) and integrated together with
 every other lane of the batch (``neuron_model.py``). Recording defects are then injected at configured rates, the
 way they occur in real archives, and written down in the truth record so that QC can be tested against them.
+
+What real cells show is produced by the model's physiology, not pasted in: slow inactivation of Na and Kd channels
+(broader, smaller APs late in strong steps, and depolarisation block), a Ca-like inward current (a slow foot of the
+rise and the plateau of block), a per-cell slow high-resistance modifier
+(``phenotypes.py``) and, as a recording condition, a leaky seal that wanders (`leaky_seal`: a depolarised,
+drifting baseline). A recording condition is integrated with the cell (the true spikes include its effect) and kept
+in the truth record under ``recording_conditions``; unlike a defect, QC is not expected to reject the cell for it.
+
+True spikes (the ground truth of spike detection) are IPFX's spike definition applied to the noise-free membrane
+potential at the simulation step (``neuron_model.true_spike_peaks``; times are peak times): a notched or broad AP
+whose dV/dt dips but stays positive is one spike; the damped oscillations that lead into depolarisation block are
+spikes only while they still rise at >= 20 mV/ms and peak above -30 mV; a slow depolarisation is none.
 """
 
 from __future__ import annotations
@@ -12,11 +24,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .neuron_model import CellParameters, simulate
+from .neuron_model import CellParameters, resting_potential, simulate
 from .nwb_writer import SweepRecord
 from .protocol import SweepPlan, n_samples, offset_trace, plan_sweeps, shape_trace
 
 DEFECTS = ("truncated_sweep", "nan_sweep", "bad_baseline", "missing_family", "no_long_square", "unlabeled")
+RECORDING_CONDITIONS = ("unstable_baseline",)
 RECORDING_NOISE_MV = 0.2
 
 
@@ -28,6 +41,23 @@ class SimulatedCell:
     sweeps: list[SweepRecord]
     true_spikes_s: dict[int, list[float]]
     defects: dict[str, str] = field(default_factory=dict)  # defect -> what it hit (e.g. a sweep number)
+    modifiers: list[str] = field(default_factory=list)  # phenotype modifiers of the cell (phenotypes.yaml)
+    conditions: dict[str, str] = field(default_factory=dict)  # recording condition -> its setting
+
+
+def leaky_seal(params: CellParameters, cells: np.ndarray, target_mv: np.ndarray, drift: float) -> None:
+    """Give ``cells`` a leaky seal (reversal 0 mV) whose mean conductance brings their noise-free resting potential to
+    ``target_mv`` (secant steps on the resting potential), wandering with log-SD ``drift`` (in place)."""
+    sub = params.take(cells)
+    v0 = resting_potential(sub)
+    g, v = np.full(cells.size, 0.5), None
+    for _ in range(4):
+        sub.g_seal_ns = g
+        v = resting_potential(sub)
+        conductance = g * (0.0 - v) / np.maximum(v - v0, 1e-3)  # the cell's own conductance around rest
+        g = np.maximum(conductance * (target_mv - v0) / (0.0 - target_mv), 1e-3)
+    params.g_seal_ns[cells] = g
+    params.seal_drift[cells] = drift
 
 
 def find_thresholds(

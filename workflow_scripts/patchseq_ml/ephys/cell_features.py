@@ -86,6 +86,9 @@ def extract_cell(path: str | Path, cell_id: str, table: StimulusTable, config: d
             continue
         qc = check_sweep(sweep, config["qc"], protocol)
         record["qc"] = qc.reason or "passed"
+        if qc.note:  # e.g. the main step of a sweep with several current epochs was analysed
+            record["qc_note"] = qc.note
+            result.failures.append(Failure("note", str(sweep.sweep_number), qc.note.split(":")[0]))
         if not qc.passed:
             result.failures.append(Failure("sweep", str(sweep.sweep_number), qc.reason))
             continue

@@ -1,7 +1,8 @@
 """Spike detection against the simulator's true spike times: precision and recall per stimulus type.
 
 Only QC-passed sweeps count, and only true spikes inside the window that detection searched. A detected spike
-matches a true one when their times differ by less than ``tolerance_s`` (peak vs -10 mV crossing: ~0.1-0.3 ms).
+matches a true one when their times differ by less than ``tolerance_s`` (both are peak times; the simulator's truth
+is the noise-free peak, the detected one the peak of the recorded trace).
 """
 
 from __future__ import annotations
