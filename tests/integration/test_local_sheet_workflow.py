@@ -2,14 +2,17 @@
 sheet to the report. The files are the archive cohort's (tests/archive_cohort.py: written in the MIES layout by
 the project's NWB writer, human at 200 kHz) under other names and cell ids, some by paths relative to the sheet,
 plus a file that is not NWB. A sheet with a missing file, a duplicate cell id or an unknown species stops the run
-before any job with one line naming the row."""
+before any job with one line naming the row. And the real ABF recordings of ../shared/data/real, converted by
+neuroconv, through a sheet and a protocol map to their features (skipped without .venv-neuroconv or ../shared)."""
 
 import os
+import subprocess
 import time
 
 import pandas as pd
 import pytest
 from archive_cohort import MOUSE_TTYPES, OUTSIDE, overlay
+from conftest import ROOT, SHARED_DATA
 from report_checks import ARCHIVE_SECTIONS, check_report_html, report_sections, retention_row, table_row
 from workflow_runner import snakemake
 
@@ -128,3 +131,55 @@ def test_a_bad_sheet_stops_the_run_with_one_line_naming_the_row(archive_cohort, 
     assert len(lines) == 1, (want, result.stderr[-2000:])
     assert "cells.tsv" in lines[0]
     assert not (tmp_path / "run/results").exists()  # nothing ran: no partial outputs
+
+
+# --- the real ABF recordings of ../shared/data/real, converted by neuroconv, through the same sheet ---------------
+
+NEUROCONV_PYTHON = ROOT / ".venv-neuroconv/bin/python"
+PROTOCOL_MAP = (  # the Clampex protocol names of ../shared/data/real (as tests/unit/test_nwb_reader_ecosystem.py)
+    "# our own protocol names (regular expressions on the start of the name), consulted before the default codes\n"
+    "pattern\tstimulus_type\tnote\n"
+    "0113 steps dual|0112 steps dual|0113 AP gain|FICurve_|IC1$\tlong_square\tcurrent steps (Clampex protocols)\n"
+)
+
+
+@pytest.fixture(scope="module")
+def abf_run(tmp_path_factory):
+    """The six real ABF recordings converted by neuroconv (benchmarks/neuroconv_convert.py in .venv-neuroconv),
+    listed in a cell sheet (three as mouse, three as human: the sheet needs both species), the `features` target."""
+    if not NEUROCONV_PYTHON.exists() or not (ROOT / "benchmarks/neuroconv_convert.py").exists():
+        pytest.skip("no neuroconv venv (.venv-neuroconv): run `make neuroconv-env`")
+    abfs = sorted((SHARED_DATA / "real").glob("*.abf"))
+    if not abfs:
+        pytest.skip(f"real data not available: {SHARED_DATA / 'real'}")
+    work = tmp_path_factory.mktemp("abf")
+    command = [str(NEUROCONV_PYTHON), str(ROOT / "benchmarks/neuroconv_convert.py"), str(work / "nwb"), *map(str, abfs)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [
+        {"path": f"nwb/{abf.stem}.nwb", "cell_id": abf.stem.replace("__", "-"), "species": ("mouse", "human")[i % 2]}
+        for i, abf in enumerate(abfs)
+    ]
+    pd.DataFrame(rows).to_csv(work / "cells.tsv", sep="\t", index=False)
+    (work / "protocols.tsv").write_text(PROTOCOL_MAP)
+    features = {"stimulus_map": str(work / "protocols.tsv"), "max_failed_fraction": 1.0}
+    settings = {"source": "local", "local": {"sheet": str(work / "cells.tsv")}, "features": features}
+    config = overlay(work / "overlay.yaml", settings)
+    snakemake(work / "run", "features", "--cores", "2", configfile=config, timeout=1200)
+    return work / "run", pd.DataFrame(rows)
+
+
+def test_real_abf_recordings_converted_by_neuroconv_go_through_the_sheet(abf_run):
+    """Every sweep classified by the protocol map (none unknown), every cell extracted or failed with its reason,
+    every rejected sweep with its reason; no crash."""
+    run, sheet = abf_run
+    for species, rows in sheet.groupby("species"):
+        counts = _tsv(run / f"results/features/{species}/sweep_counts.tsv").set_index("cell_id")
+        assert sorted(counts.index) == sorted(rows.cell_id)
+        assert (counts["unknown"] == 0).all() and (counts["long_square"] > 0).all(), counts
+        features = _tsv(run / f"results/features/{species}/features.tsv").set_index("cell_id")
+        failures = _tsv(run / f"results/features/{species}/failures.tsv")
+        failed = set(features.index[features.status == "failed"])
+        assert failed == set(failures.loc[failures.level == "cell", "cell_id"])  # each lost cell with its reason
+        assert failures.reason.fillna("").str.len().gt(0).all()
+        assert (features.status == "ok").any()
