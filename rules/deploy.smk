@@ -1,4 +1,5 @@
-# The deployable human model (what `predict` uses: bilstm.deploy) and the learned embedding of both species.
+# The deployed models: the winner of model selection (what `predict` uses), the BiLSTM of `bilstm.deploy` (the
+# embedding map of both species; `predict --model checkpoint.pt`), and the learned embedding.
 
 
 rule deploy_human_model:
@@ -58,3 +59,39 @@ rule embed_cells:
         neighbours=config["report"]["embedding_neighbours"],
     script:
         "../workflow_scripts/embed_cells.py"
+
+
+rule deploy_selected_model:
+    input:
+        selected="results/select/human/selected.json",
+        features="results/features/human/features.tsv",
+        human=dag.sequence_file(config, "human"),
+        human_splits=f"results/splits/human/seed{DEPLOY_SEED}.tsv",
+        mouse=dag.sequence_file(config, "mouse"),
+        mouse_splits=f"results/splits/mouse/seed{DEPLOY_SEED}.tsv",
+        checkpoint=f"results/pretrain/mouse/seed{DEPLOY_SEED}/checkpoint.pt",
+        code=script_code("deploy_selected_model.py"),
+    output:
+        bundle="results/model/human/selected.joblib",
+        metrics="results/model/human/selected.json",
+        predictions="results/model/human/selected_predictions.tsv",
+    log:
+        "results/logs/deploy_selected_model/deploy_selected_model.log",
+    benchmark:
+        "results/benchmarks/deploy_selected_model/deploy_selected_model.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: config["bilstm"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        baseline=dag.config_slice(config["baseline"], without=["models"]),
+        bilstm=dag.bilstm_settings(config),
+        sources={name: source for name, _, source in dag.selection_candidates(config)},
+        seed=DEPLOY_SEED,
+        class_map=config["classes"]["cross_species"],
+        source=config["source"],
+        extraction=dag.extraction_settings(config) if is_nwb_source() else None,
+    script:
+        "../workflow_scripts/deploy_selected_model.py"

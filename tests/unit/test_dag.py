@@ -114,7 +114,7 @@ def test_stage_paths_follow_seeds_folds_and_strategies(config):
 def test_learning_curve_runs_pair_each_file_with_its_method_and_fraction(config):
     c = copy.deepcopy(config)
     c["splits"]["human"] = {"kind": "kfold", "folds": 2, "val_fraction": 0.2, "test_fraction": 0.2}
-    c["learning_curve"].update(fractions=[0.1, 0.5], strategies=["scratch"], seeds=[3])
+    c["learning_curve"].update(fractions=[0.1, 0.5], strategies=["scratch"], baselines=["rf"], seeds=[3])
     runs = dag.learning_curve_files(c)
     assert [(m, f) for m, f, _ in runs] == [("scratch", f) for f in (0.1, 0.1, 0.5, 0.5, 1.0, 1.0)] + [
         (dag.FOREST, f) for f in (0.1, 0.1, 0.5, 0.5, 1.0, 1.0)
