@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from patchseq_ml.learn.baselines import build_model, usable_features
 from patchseq_ml.learn.deployment import labelled_cells, train_deployed_bilstm
@@ -27,10 +28,11 @@ def main(snakemake) -> None:
         if member["kind"] == "sklearn":
             features, _ = usable_features(table.reset_index(), p.baseline["max_missing"])
             pipeline = build_model(source, features, p.baseline, seed=p.seed)
-            x = table.loc[cells.cell_id, features].astype(float)
-            pipeline.fit(x, cells.subclass.to_numpy())
-            members.append(sklearn_member(member["name"], pipeline, features, x, cells.subclass.to_numpy(), p.seed))
-            proba = sklearn_proba(members[-1], x, classes)
+            x, y = table.loc[cells.cell_id, features].astype(float), cells.subclass.to_numpy()
+            with threadpool_limits(snakemake.threads):  # OpenMP of gradient boosting: the job's threads only
+                pipeline.fit(x, y)
+                members.append(sklearn_member(member["name"], pipeline, features, x, y, p.seed))
+                proba = sklearn_proba(members[-1], x, classes)
             fitted.append(pd.DataFrame(proba, index=cells.cell_id.to_numpy(), columns=classes))
         else:
             inputs = {k: snakemake.input[k] for k in ("checkpoint", "human", "mouse", "human_splits", "mouse_splits")}
