@@ -99,3 +99,38 @@ def test_a_label_leak_in_the_scoring_folds_cannot_raise_the_selected_models_scor
     assert leaked[2].set_index("method").loc["leaky", "eval_mean"] == 1.0  # the leak is there, on the scoring folds
     naive = selection.choose(leaked[3], [2, 3], "best", [])[0]  # a choice made on the scoring folds picks it
     assert naive == "leaky"
+
+
+def test_report_opening_names_the_model_and_survives_missing_statistics():
+    """The transfer section's answer with a p-value that could not be computed (too few runs) and a transfer method
+    that beats the best human-only model at one fraction."""
+    from patchseq_ml.present import selection_section
+
+    chosen = {
+        "model": "hgb",
+        "members": [{"name": "hgb", "kind": "sklearn"}],
+        "rule": "simplest_within_ci",
+        "selection_seeds": [0],
+        "evaluation_seeds": [1],
+        "held_out": True,
+        "cv": {"macro_f1": 0.5, "ci": [0.4, 0.6], "runs": 3, "accuracy": 0.6, "ece": 0.1},
+        "per_class_f1": {"Pvalb": 0.5},
+        "vs_forest": {"difference": 0.01, "ci_low": None, "ci_high": None, "wilcoxon_p": None, "wins": 1, "losses": 1},
+    }
+    curve = pd.DataFrame(
+        {
+            "fraction": [0.1, 0.1, 0.5],
+            "method": ["joint", "scratch", "joint"],
+            "reference": ["forest"] * 3,
+            "n_pairs": [5, 5, 5],
+            "mean_difference": [0.05, -0.1, -0.02],
+            "ci_low": [0.01, -0.2, -0.05],
+            "ci_high": [0.1, 0.0, 0.01],
+            "wilcoxon_p": [0.01, 0.5, 0.3],
+        }
+    )
+    text = "\n".join(selection_section.opening(chosen, pd.DataFrame({"method": ["hgb"]}), curve, ["forest", "scratch"]))
+    assert text.startswith("<p>Use hgb for human cells: cross-validated macro-F1 0.500")
+    assert "Wilcoxon p n/a" in text and "Mouse data helped at these fractions" in text and "0.1 (joint: +0.050)" in text
+    verdict, _ = selection_section.mouse_verdict(curve[curve.fraction == 0.5], ["forest", "scratch"])
+    assert verdict.startswith("Mouse data helped nowhere")

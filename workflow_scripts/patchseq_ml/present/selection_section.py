@@ -11,8 +11,13 @@ from . import html
 ALPHA = 0.05
 
 
-def _ci(low: float, high: float) -> str:
-    return f"95 % CI {low:.3f} to {high:.3f}"
+def _num(value, spec: str = ".3f") -> str:
+    """A number, or "n/a" where there is none (a CI or p over too few runs)."""
+    return "n/a" if value is None or pd.isna(value) else format(value, spec)
+
+
+def _ci(low, high) -> str:
+    return f"95 % CI {_num(low)} to {_num(high)}"
 
 
 def mouse_verdict(paired: pd.DataFrame, human_only: list[str]) -> tuple[str, pd.DataFrame]:
@@ -49,13 +54,15 @@ def opening(selected: dict, candidates: pd.DataFrame, lc_paired: pd.DataFrame, h
     answer = (
         f"Use {selected['model']}"
         + (f" ({members})" if members != selected["model"] else "")
-        + f" for human cells: cross-validated macro-F1 {cv['macro_f1']:.3f} ({_ci(*cv['ci'])}; {cv['runs']} runs on "
-        f"{seeds}; rule {selected['rule']}), accuracy {cv['accuracy']:.3f}, calibration error (ECE) {cv['ece']:.3f}."
+        + f" for human cells: cross-validated macro-F1 {_num(cv['macro_f1'])} ({_ci(*cv['ci'])}; {cv['runs']} runs "
+        f"on {seeds}; rule {selected['rule']}), accuracy {_num(cv['accuracy'])}, calibration error (ECE) "
+        f"{_num(cv['ece'])}."
     )
     if vs.get("difference") is not None and selected["model"] != "forest":
         answer += (
-            f" Against the forest on the same folds: {vs['difference']:+.3f} ({_ci(vs['ci_low'], vs['ci_high'])}, "
-            f"Wilcoxon p {vs['wilcoxon_p']:.2g}, {vs['wins']:.0f} wins / {vs['losses']:.0f} losses)."
+            f" Against the forest on the same folds: {_num(vs['difference'], '+.3f')} "
+            f"({_ci(vs['ci_low'], vs['ci_high'])}, Wilcoxon p {_num(vs['wilcoxon_p'], '.2g')}, "
+            f"{_num(vs['wins'], '.0f')} wins / {_num(vs['losses'], '.0f')} losses)."
         )
     answer += " `predict` uses this model (results/model/human/selected.joblib)."
     verdict, table = mouse_verdict(lc_paired, human_only)
