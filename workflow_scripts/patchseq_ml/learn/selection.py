@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .evaluation import bootstrap_ci, per_fold_table
+from .evaluation import per_fold_table, summarise
 from .paired_stats import paired_differences
 
 ENSEMBLE = "ensemble"
@@ -118,18 +118,11 @@ def evaluation_table(
     inside = per_fold[per_fold.seed.isin(seeds)]
     rows = []
     for method, group in inside.groupby("method", sort=False):
-        values = group[metric].to_numpy(float)
-        low, high = bootstrap_ci(values)
+        summary = summarise(group[["seed", "fold", metric, "accuracy"]]).set_index("metric")
+        score = summary.loc[metric]
         rows.append(
-            {
-                "method": method,
-                "eval_mean": values.mean(),
-                "eval_sd": values.std(ddof=1) if values.size > 1 else 0.0,
-                "eval_ci_low": low,
-                "eval_ci_high": high,
-                "eval_accuracy": group["accuracy"].mean(),
-                "eval_runs": values.size,
-            }
+            {"method": method, **{f"eval_{k}": score[k] for k in ("mean", "sd", "ci_low", "ci_high")}}
+            | {"eval_accuracy": summary.loc["accuracy", "mean"], "eval_runs": int(score["n"])}
         )
     table = pd.DataFrame(rows)
     paired = paired_differences(inside, reference, metric)
