@@ -4,6 +4,7 @@
 #                                              (source: local reads your files in place: the cell sheet, local.sheet)
 #   results/sheets/, results/features/{species}/   cell sheets; per-cell records, features, families, failures
 #   results/splits/, results/baseline/, results/pretrain/, results/finetune/, results/learning_curve/   models
+#   results/select/   model selection for human cells (candidates, the chosen model and its held-out score)
 #   results/model/   the deployed human model and the embedding of both species
 #   results/report/   report.html and figures (PNG + SVG)
 #   results/logs/{rule}/, results/benchmarks/{rule}/   one log and one benchmark per job
@@ -44,6 +45,7 @@ include: "rules/baseline.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
 include: "rules/learning_curve.smk"
+include: "rules/select.smk"
 include: "rules/deploy.smk"
 include: "rules/report.smk"
 
@@ -68,3 +70,8 @@ rule transfer:
     input:
         "results/finetune/human/paired_differences.tsv",
         "results/learning_curve/human/learning_curve.tsv",
+
+
+rule select:
+    input:
+        "results/select/human/selected.json",

@@ -3,7 +3,9 @@
 Usage: .venv/bin/python benchmarks/run_costs.py [RUN_DIR] (default: the working directory; e.g. results/tables for
 `make tables`). Reads RUN_DIR/results/benchmarks/ (one file per job, written by Snakemake) and prints the stage
 table of the report's provenance section, then the transfer study's total: mouse pretraining, every human
-fine-tuning run, the learning curve and the evaluation of all of them (job wall time summed, i.e. 1-core time).
+fine-tuning run, the learning curve and the evaluation of all of them (job wall time summed, i.e. 1-core time);
+then what model selection adds (issue 19): the gradient-boosting baseline (`hgb` jobs of fit_baseline and of the
+learning curve), the selection itself and the deployment of the chosen model.
 """
 
 import argparse
@@ -26,6 +28,15 @@ TRANSFER_RULES = (
     "deploy_human_model",
     "embed_cells",
 )
+SELECTION_RULES = ("select_model", "deploy_selected_model")
+ADDED_MODELS = ("/hgb/",)  # the added baseline's jobs, by their benchmark path
+
+
+def selection_costs(jobs):
+    """Jobs and wall / CPU seconds of what model selection added: the hgb fits (baseline and learning curve), the
+    selection and the chosen model's deployment."""
+    added = jobs[jobs.rule.isin(SELECTION_RULES) | jobs.file.str.contains("|".join(ADDED_MODELS), regex=True)]
+    return added.groupby(added.rule).agg(jobs=("s", "size"), wall_s=("s", "sum"), cpu_s=("cpu_time", "sum"))
 
 
 def main() -> None:
@@ -42,6 +53,11 @@ def main() -> None:
         f"\ntransfer study: {len(transfer)} jobs, {transfer.s.sum() / 60:.1f} min of job wall time "
         f"({transfer.cpu_time.sum() / 60:.1f} CPU min); all stages: {jobs.s.sum() / 60:.1f} min"
     )
+    added = selection_costs(jobs)
+    if len(added):
+        print("\nadded by model selection (hgb fits, selection, deployment of the chosen model):")
+        print(added.round(1).to_string())
+        print(f"total: {added.jobs.sum()} jobs, {added.wall_s.sum() / 60:.1f} min of job wall time")
 
 
 if __name__ == "__main__":

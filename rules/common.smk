@@ -19,6 +19,16 @@ if config["bilstm"]["input"] == "families" and config["source"] == "tables":
     raise WorkflowError(
         "bilstm.input: families needs raw sweeps; with source: tables set bilstm.input: features"
     )
+for (section, key), (owner, known) in (
+    (("selection", "baselines"), ("baseline", "models")),
+    (("selection", "strategies"), ("bilstm", "strategies")),
+    (("learning_curve", "baselines"), ("baseline", "models")),
+):
+    missing = set(config[section][key]) - set(config[owner][known])
+    if missing:
+        raise WorkflowError(
+            f"{section}.{key}: {sorted(missing)} not in {owner}.{known} (each must be trained)"
+        )
 
 
 def sheet_row_validator():

@@ -1,5 +1,6 @@
-# The deployable human model (what `predict` uses: bilstm.deploy), the learned embedding of both species, and the
-# subclass it predicts for the cells without a usable label (never trained on).
+# The deployed models: the winner of model selection (what `predict` uses), the BiLSTM of `bilstm.deploy` (the
+# embedding map of both species; `predict --model checkpoint.pt`), the learned embedding, and the subclass the
+# deployed BiLSTM predicts for the cells without a usable label (never trained on).
 
 
 rule deploy_human_model:
@@ -82,3 +83,39 @@ rule predict_unlabelled:
         input_kind=config["bilstm"]["input"],
     script:
         "../workflow_scripts/predict_unlabelled.py"
+
+
+rule deploy_selected_model:
+    input:
+        selected="results/select/human/selected.json",
+        features="results/features/human/features.tsv",
+        human=dag.sequence_file(config, "human"),
+        human_splits=f"results/splits/human/seed{DEPLOY_SEED}.tsv",
+        mouse=dag.sequence_file(config, "mouse"),
+        mouse_splits=f"results/splits/mouse/seed{DEPLOY_SEED}.tsv",
+        checkpoint=f"results/pretrain/mouse/seed{DEPLOY_SEED}/checkpoint.pt",
+        code=script_code("deploy_selected_model.py"),
+    output:
+        bundle="results/model/human/selected.joblib",
+        metrics="results/model/human/selected.json",
+        predictions="results/model/human/selected_predictions.tsv",
+    log:
+        "results/logs/deploy_selected_model/deploy_selected_model.log",
+    benchmark:
+        "results/benchmarks/deploy_selected_model/deploy_selected_model.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: config["bilstm"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        baseline=dag.config_slice(config["baseline"], without=["models"]),
+        bilstm=dag.bilstm_settings(config),
+        sources={name: source for name, _, source in dag.selection_candidates(config)},
+        seed=DEPLOY_SEED,
+        class_map=config["classes"]["cross_species"],
+        source=config["source"],
+        extraction=dag.extraction_settings(config) if is_nwb_source() else None,
+    script:
+        "../workflow_scripts/deploy_selected_model.py"

@@ -1,6 +1,7 @@
 # The learning curve: the same test folds, a stratified fraction of each training fold, for the chosen strategies
-# and the forest. Its two training rules reuse finetune and fit_baseline (rules/finetune.smk, rules/baseline.smk,
-# included before this file) with other outputs and the fraction from the path.
+# and human-only baselines; each method paired against the best human-only model at each fraction. Its two
+# training rules reuse finetune and fit_baseline (rules/finetune.smk, rules/baseline.smk, included before this
+# file) with other outputs and the fraction from the path.
 
 
 use rule finetune as learning_curve_finetune with:
@@ -37,6 +38,7 @@ rule evaluate_learning_curve:
         code=script_code("evaluate_learning_curve.py"),
     output:
         curve="results/learning_curve/human/learning_curve.tsv",
+        paired="results/learning_curve/human/paired_vs_best_human_only.tsv",
     log:
         "results/logs/evaluate_learning_curve/evaluate_learning_curve.log",
     benchmark:
@@ -48,5 +50,6 @@ rule evaluate_learning_curve:
             [method, fraction]
             for method, fraction, _ in dag.learning_curve_files(config)
         ],
+        human_only=dag.human_only_methods(config),
     script:
         "../workflow_scripts/evaluate_learning_curve.py"

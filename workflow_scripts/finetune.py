@@ -9,6 +9,7 @@ from patchseq_ml.learn.evaluation import fold_metrics
 from patchseq_ml.learn.splits import fold_seed, subsample_training
 from patchseq_ml.learn.training import pick_device, seed_everything
 from patchseq_ml.learn.transfer import (
+    ALIGNING,
     attention_by_class,
     fold_data,
     mouse_rows,
@@ -33,7 +34,7 @@ def main(snakemake) -> None:
     classes = sorted(fold.loc[fold.role.isin(["train", "val", "test"]), "subclass"].unique())
     human, _, ids = fold_data(start.human, fold, classes)
     mouse_train = None
-    if w.strategy == "joint":
+    if w.strategy in ("joint", *ALIGNING):
         mouse_train = start.mouse_fold(read_tsv(snakemake.input.mouse_splits))[0]["train"]
     rows = mouse_rows(start.meta["classes"], classes, snakemake.params.class_map)
     model, history = run_strategy(

@@ -7,7 +7,15 @@ import numpy as np
 import pandas as pd
 
 from patchseq_ml.logging_utils import rule_log, setup_logging
-from patchseq_ml.present import analysis_sections, baseline_section, html, provenance, run_costs, transfer_section
+from patchseq_ml.present import (
+    analysis_sections,
+    baseline_section,
+    html,
+    provenance,
+    run_costs,
+    selection_section,
+    transfer_section,
+)
 from patchseq_ml.present.data_report import SpeciesTables, data_sections
 from patchseq_ml.tsv import read_tsv
 
@@ -48,8 +56,14 @@ def main(snakemake) -> None:
     attention = pd.read_csv(snakemake.input.attention_by_class, sep="\t")
     curve = pd.read_csv(snakemake.input.learning_curve, sep="\t")
     summary, paired = read_tsv(snakemake.input.transfer_summary), read_tsv(snakemake.input.transfer_paired)
-    sections.append(transfer_section.build(summary, paired, pretrain, attention, curve, note, figures))
     i = snakemake.input
+    opening = selection_section.opening(
+        json.loads(Path(i.selected).read_text()),
+        read_tsv(i.candidates),
+        read_tsv(i.learning_curve_paired),
+        p.human_only,
+    )
+    sections.append(transfer_section.build(summary, paired, pretrain, attention, curve, note, figures, opening))
     confusions = analysis_sections.confusion_by_method(read_tsv(i.confusion))
     sections.append(
         analysis_sections.calibration_section(

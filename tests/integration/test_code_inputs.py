@@ -154,8 +154,15 @@ def test_an_edited_module_schedules_the_rules_that_reach_it_and_an_unreached_one
     assert "extract_features" in direct and sum(job.rule == "extract_features" for job in jobs) == 70
     assert direct <= {rule for rule in SCRIPT_RULES if edited in _expected(repo, rule)}
     assert not {"simulate_batch", "merge_simulated_labels", "cells_sheet"} & {job.rule for job in jobs}
-    late = f"{LIBRARY}/learn/paired_stats.py"  # only the transfer evaluation reaches it
-    assert {job.rule for job in _after_edit(repo, workdir, late)} == {"evaluate_transfer", "report", "all"}
+    late = f"{LIBRARY}/learn/paired_stats.py"  # only the paired evaluations reach it (then what reads them)
+    assert {job.rule for job in _after_edit(repo, workdir, late)} == {
+        "evaluate_transfer",
+        "evaluate_learning_curve",
+        "select_model",
+        "deploy_selected_model",  # its input selected.json is remade
+        "report",
+        "all",
+    }
     reached = {m for rule in SCRIPT_RULES for m in _expected(repo, rule)}
     unreached = [str(p.relative_to(repo)) for p in _library(repo) if str(p.relative_to(repo)) not in reached]
     assert f"{LIBRARY}/predict.py" in unreached  # the `predict` command: no rule runs it

@@ -66,8 +66,8 @@ def tables_run(tmp_path_factory):
             "mouse": {"kind": "kfold", "folds": 3, "val_fraction": 0.2, "test_fraction": 0.2},
             "human": {"kind": "kfold", "folds": 3, "val_fraction": 0.2, "test_fraction": 0.2},
         },
-        "baseline": {"models": ["rf", "logreg"], "n_trees": 50},
-        "learning_curve": {"fractions": [0.5], "strategies": ["mapped"], "seeds": [0]},
+        "baseline": {"models": ["rf", "logreg", "hgb"], "n_trees": 50, "hgb_max_iter": 30},
+        "learning_curve": {"fractions": [0.5], "strategies": ["mapped"], "baselines": ["rf", "hgb"], "seeds": [0]},
     }
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     for key in ("bilstm", "baseline"):  # the overlay replaces nested sections whole: keep the other keys
@@ -112,6 +112,23 @@ def test_transfer_results_and_report_on_tables(tables_run):
     assert (paired.n_pairs == 3).all()
     html = (work / "results/report/report.html").read_text()
     assert "human:ap_rheobase" in html and "standardised by quantile" in html
+
+
+def test_selection_on_a_single_seed_is_flagged_and_the_deployed_model_is_the_chosen_one(tables_run):
+    import json
+
+    import joblib
+
+    work, _, _ = tables_run
+    selected = json.loads((work / "results/select/human/selected.json").read_text())
+    assert selected["held_out"] is False and selected["evaluation_seeds"] == [0]  # one split seed: not held out
+    candidates = pd.read_csv(work / "results/select/human/candidates.tsv", sep="\t")
+    assert {"forest", "hgb", "logreg", "scratch", "joint", "mapped", "ensemble"} == set(candidates.method)
+    bundle = joblib.load(work / "results/model/human/selected.joblib")
+    assert bundle["model"] == selected["model"] and bundle["source"] == "tables"
+    assert [m["name"] for m in bundle["members"]] == [m["name"] for m in selected["members"]]
+    html = (work / "results/report/report.html").read_text()
+    assert f"Use {selected['model']}" in html and "not held out" in html
 
 
 def test_own_feature_setting_reruns_the_sequence_tables_and_the_models_only(tables_run):

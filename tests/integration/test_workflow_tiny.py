@@ -208,7 +208,12 @@ def test_transfer_study_runs_every_strategy_on_the_baseline_folds(run):
 
 def test_learning_curve_covers_every_fraction_and_method(run):
     curve = _tsv(run / "results/learning_curve/human/learning_curve.tsv")
-    assert set(curve.method) == {"scratch", "joint", "forest"}  # the forest has one name in every table
+    assert set(curve.method) == {"scratch", "joint", "forest", "hgb"}  # the forest has one name in every table
+    paired = _tsv(run / "results/learning_curve/human/paired_vs_best_human_only.tsv")
+    assert sorted(paired.fraction.unique()) == [0.1, 0.25, 0.5, 1.0] and (paired.n_pairs == 3).all()
+    for fraction, rows in paired.groupby("fraction"):  # the reference: the best human-only model at that fraction
+        at = curve[(curve.fraction == fraction) & curve.method.isin(["forest", "hgb", "scratch"])]
+        assert set(rows.reference) == {at.loc[at.macro_f1.idxmax(), "method"]}
     assert sorted(curve.fraction.unique()) == [0.1, 0.25, 0.5, 1.0]
     attention = _tsv(run / "results/finetune/attention_by_class.tsv")
     families = [c for c in attention.columns if c not in ("species", "method", "class")]
@@ -281,6 +286,51 @@ def test_predict_with_the_deployed_human_model_agrees_with_its_own_predictions(r
         assert record["predicted"] == row["pred"]
         for cls, p in record["probabilities"].items():
             assert p == pytest.approx(row[f"p_{cls}"], abs=1e-3)
+
+
+def test_selection_chooses_on_the_selection_seed_and_scores_on_the_other(run):
+    selected = json.loads((run / "results/select/human/selected.json").read_text())
+    assert selected["selection_seeds"] == [0] and selected["evaluation_seeds"] == [1] and selected["held_out"]
+    assert selected["cv"]["runs"] == 3 and 0 <= selected["cv"]["macro_f1"] <= 1
+    candidates = _tsv(run / "results/select/human/candidates.tsv").set_index("method")
+    assert {"forest", "hgb", "logreg", "scratch", "joint", "mapped", "ensemble"} == set(candidates.index)
+    assert candidates.chosen.sum() == 1 and candidates.index[candidates.chosen][0] == selected["model"]
+    per_fold = _tsv(run / "results/select/human/metrics_per_fold.tsv")
+    winner = per_fold[(per_fold.method == selected["model"]) & (per_fold.seed == 1)]
+    assert winner.macro_f1.mean() == pytest.approx(selected["cv"]["macro_f1"])
+    html = (run / "results/report/report.html").read_text()
+    assert f"Use {selected['model']}" in html and "Mouse data helped" in html
+
+
+def test_predict_uses_the_selected_model_and_says_which_and_how_good(run):
+    """The deployed bundle is the chosen model (same name and members), and `predict` with it on 3 human cells
+    gives the probabilities the deploy job fitted, after a line naming the model and its cross-validated score."""
+    import subprocess
+    import sys
+
+    import joblib
+    from conftest import ROOT
+
+    selected = json.loads((run / "results/select/human/selected.json").read_text())
+    bundle = joblib.load(run / "results/model/human/selected.joblib")
+    assert bundle["model"] == selected["model"] and bundle["cv"] == selected["cv"]
+    assert [m["name"] for m in bundle["members"]] == [m["name"] for m in selected["members"]]
+    fitted = _tsv(run / "results/model/human/selected_predictions.tsv").head(3)
+    sheet = _tsv(run / "results/sheets/human_cells.tsv").set_index("cell_id")
+    files = [str(run / sheet.loc[c, "nwb_path"]) for c in fitted.cell_id]
+    model = str(run / "results/model/human/selected.joblib")
+    env = {"PYTHONPATH": str(ROOT / "workflow_scripts"), "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-m", "patchseq_ml", "predict", *files, "--model", model]
+    out = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    for record, (_, row) in zip(json.loads(out.stdout), fitted.iterrows()):
+        assert record["model"] == selected["model"] and record["predicted"] == row["pred"]
+        for cls, p in record["probabilities"].items():
+            assert p == pytest.approx(row[f"p_{cls}"], abs=1e-3)
+        assert record["explanation"]["top"]  # attention or feature importances
+    text = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    first = text.stdout.splitlines()[0]
+    assert first.startswith(f"model: {selected['model']}") and f"{selected['cv']['macro_f1']:.3f}" in first
 
 
 def test_calibration_embedding_and_species_shift_outputs(run):
@@ -357,6 +407,8 @@ def test_finetune_setting_change_reruns_finetuning_and_what_follows_only(run):
         "deploy_human_model": 1,
         "embed_cells": 1,
         "predict_unlabelled": 1,
+        "select_model": 1,
+        "deploy_selected_model": 1,
         "report": 1,
         "all": 1,
     }
@@ -377,12 +429,14 @@ def test_added_seed_runs_only_that_seed_then_aggregation(run):
     config = changed_config(run, lambda c: c["splits"].update(seeds=[0, 1, 2]))
     assert planned_jobs(run, configfile=config) == {
         "make_splits": 2,  # mouse and human, seed 2
-        "fit_baseline": 2 * 3 * 3,  # species x models x folds
-        "evaluate_baseline": 2 * 3,
+        "fit_baseline": 2 * 4 * 3,  # species x models x folds
+        "evaluate_baseline": 2 * 4,
         "pretrain": 1,
         "finetune": 5 * 3,
         "evaluate_transfer": 1,
         "evaluate_predictions": 1,
+        "select_model": 1,
+        "deploy_selected_model": 1,
         "report": 1,
         "all": 1,
     }

@@ -11,8 +11,10 @@ from patchseq_ml.learn.training import CheckpointError, TaskData, load_checkpoin
 from patchseq_ml.learn.transfer import (
     ConfigMismatchError,
     check_architecture,
+    coral_loss,
     initialise_head_from_mouse,
     mouse_rows,
+    reverse_gradient,
     run_strategy,
     with_new_head,
 )
@@ -35,6 +37,8 @@ SETTINGS = {
         "joint_lr": 5e-3,
         "joint_mouse_weight": 0.5,
         "joint_finetune_lr": 3e-3,
+        "coral_weight": 1.0,
+        "adversarial_weight": 0.1,
     },
 }
 
@@ -76,7 +80,7 @@ def test_sequences_mark_absent_families_and_standardise_with_training_cells():
     assert x[2, 0].tolist() == [0.0, 0.0] and x[0, 1, 1] == 0.0  # padding and absent family are zeros
 
 
-@pytest.mark.parametrize("strategy", ["scratch", "head", "full", "joint", "mapped"])
+@pytest.mark.parametrize("strategy", ["scratch", "head", "full", "joint", "mapped", "coral", "adversarial"])
 def test_same_seed_gives_identical_results(strategy):
     results = []
     for _ in range(2):
@@ -154,3 +158,18 @@ def test_layernorm_over_a_two_wide_step_keeps_only_the_sign():
     norm = torch.nn.LayerNorm(2, elementwise_affine=False)
     out = norm(torch.tensor([[0.1, 0.0], [8.0, 0.0], [3.0, 2.0]]))
     torch.testing.assert_close(out, torch.tensor([[1.0, -1.0]] * 3), atol=1e-2, rtol=0)
+
+
+def test_coral_is_zero_for_equal_covariances_and_grows_with_their_difference():
+    torch.manual_seed(0)
+    a = torch.randn(200, 4)
+    assert coral_loss(a, a + 3.0).item() == pytest.approx(0.0, abs=1e-6)  # a shift alone: same covariance
+    assert coral_loss(a, 2.0 * a).item() > coral_loss(a, 1.2 * a).item() > 0
+
+
+def test_gradient_reversal_is_the_identity_forward_and_negates_the_gradient():
+    x = torch.randn(5, 3, requires_grad=True)
+    y = reverse_gradient(x, 0.5)
+    torch.testing.assert_close(y, x)
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, torch.full_like(x, -0.5))

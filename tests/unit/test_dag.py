@@ -114,7 +114,7 @@ def test_stage_paths_follow_seeds_folds_and_strategies(config):
 def test_learning_curve_runs_pair_each_file_with_its_method_and_fraction(config):
     c = copy.deepcopy(config)
     c["splits"]["human"] = {"kind": "kfold", "folds": 2, "val_fraction": 0.2, "test_fraction": 0.2}
-    c["learning_curve"].update(fractions=[0.1, 0.5], strategies=["scratch"], seeds=[3])
+    c["learning_curve"].update(fractions=[0.1, 0.5], strategies=["scratch"], baselines=["rf"], seeds=[3])
     runs = dag.learning_curve_files(c)
     assert [(m, f) for m, f, _ in runs] == [("scratch", f) for f in (0.1, 0.1, 0.5, 0.5, 1.0, 1.0)] + [
         (dag.FOREST, f) for f in (0.1, 0.1, 0.5, 0.5, 1.0, 1.0)
@@ -199,3 +199,27 @@ def test_library_modules_of_the_rule_scripts_include_what_the_hand_lists_missed(
     assert "learn/splits.py" in modules("finetune.py")
     assert {"learn/model.py", "learn/training.py", "learn/sequence_sources.py"} <= modules("embed_cells.py")
     assert "acquire/dandi_download.py" in modules("download_asset.py")
+
+
+def test_selection_candidates_and_their_files_are_candidate_major(config):
+    c = copy.deepcopy(config)
+    c["splits"]["seeds"] = [0, 1]
+    c["selection"].update(baselines=["rf", "hgb"], strategies=["scratch"])
+    assert dag.selection_candidates(c) == [
+        ("forest", "sklearn", "rf"),
+        ("hgb", "sklearn", "hgb"),
+        ("scratch", "bilstm", "scratch"),
+    ]
+    files = dag.selection_files(c)
+    n = len(dag.runs(c))
+    assert len(files) == 3 * n and files[0] == "results/baseline/human/rf/seed0/fold0.tsv"
+    assert files[n] == "results/baseline/human/hgb/seed0/fold0.tsv"
+    assert files[2 * n] == "results/finetune/human/scratch/seed0/fold0/predictions.tsv"
+
+
+def test_human_only_methods_are_the_learning_curve_baselines_and_scratch(config):
+    c = copy.deepcopy(config)
+    c["learning_curve"].update(baselines=["rf", "hgb"], strategies=["scratch", "joint"])
+    assert dag.human_only_methods(c) == ["forest", "hgb", "scratch"]
+    c["learning_curve"]["strategies"] = ["joint"]
+    assert dag.human_only_methods(c) == ["forest", "hgb"]

@@ -37,6 +37,8 @@ PROVIDERS = {
     "torch": {"pytorch", "torch"},
     "yaml": {"pyyaml"},
     "ipfx": {"ipfx"},
+    "joblib": {"joblib", "scikit-learn"},  # a dependency of scikit-learn (its conda and pip packages pull it in)
+    "threadpoolctl": {"threadpoolctl", "scikit-learn"},  # likewise
 }
 # conda-forge name -> PyPI name where they differ
 CONDA_TO_PIP = {"pytorch": "torch", "snakemake-minimal": "snakemake", "matplotlib-base": "matplotlib"}

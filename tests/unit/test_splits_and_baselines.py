@@ -12,6 +12,8 @@ SETTINGS = {
     "n_trees": 60,
     "class_weight": "balanced",
     "logreg_c": 1.0,
+    "hgb_max_iter": 100,
+    "hgb_learning_rate": 0.1,
     "max_missing": 0.3,
     "spca_components": 2,
     "spca_alpha": 1.0,

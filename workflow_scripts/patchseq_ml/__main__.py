@@ -6,5 +6,5 @@ from .predict import main
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] != "predict":
-        sys.exit("usage: python -m patchseq_ml predict FILE.nwb [...] --model CHECKPOINT [--json]")
+        sys.exit("usage: python -m patchseq_ml predict FILE.nwb [...] --model MODEL [--json]")
     sys.exit(main(sys.argv[2:]))

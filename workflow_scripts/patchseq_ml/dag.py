@@ -261,23 +261,54 @@ def finetune_files(config: dict, name: str = "predictions.tsv", strategies=None,
 
 
 def learning_curve_files(config: dict) -> list[tuple[str, float, str]]:
-    """(method, fraction, predictions) of every learning-curve run: the chosen strategies and the forest at each
-    fraction of the training folds, then at fraction 1.0 the full-data runs of the same seeds and folds."""
+    """(method, fraction, predictions) of every learning-curve run: the chosen strategies and baselines (the forest
+    named ``forest``) at each fraction of the training folds, then at fraction 1.0 the full-data runs of the same
+    seeds and folds."""
     lc = config["learning_curve"]
+    baselines = {(FOREST if m == FOREST_MODEL else m): m for m in lc["baselines"]}
     files = []
-    for method in [*lc["strategies"], FOREST]:
+    for method in [*lc["strategies"], *baselines]:
         for fraction in lc["fractions"]:
             for s, k in runs(config, "human", lc["seeds"]):
-                if method == FOREST:
-                    path = f"results/learning_curve/human/{FOREST_MODEL}/frac{fraction}/seed{s}/fold{k}.tsv"
+                if method in baselines:
+                    path = f"results/learning_curve/human/{baselines[method]}/frac{fraction}/seed{s}/fold{k}.tsv"
                 else:
                     path = f"results/learning_curve/human/{method}/frac{fraction}/seed{s}/fold{k}/predictions.tsv"
                 files.append((method, fraction, path))
-        if method == FOREST:
-            full = baseline_predictions(config, "human", FOREST_MODEL, lc["seeds"])
+        if method in baselines:
+            full = baseline_predictions(config, "human", baselines[method], lc["seeds"])
         else:
             full = finetune_files(config, strategies=[method], seeds=lc["seeds"])
         files += [(method, 1.0, path) for path in full]
+    return files
+
+
+def human_only_methods(config: dict) -> list[str]:
+    """The learning curve's methods that never see a mouse cell (its baselines, and `scratch` when run): what
+    each transfer method is compared with at the same n."""
+    lc = config["learning_curve"]
+    return [FOREST if m == FOREST_MODEL else m for m in lc["baselines"]] + [
+        s for s in lc["strategies"] if s == "scratch"
+    ]
+
+
+def selection_candidates(config: dict) -> list[tuple[str, str, str]]:
+    """(name, kind, source) of every model-selection candidate, in config order: the scikit-learn baselines of
+    ``selection.baselines`` (kind ``sklearn``; the forest under its table name) then the BiLSTM strategies of
+    ``selection.strategies`` (kind ``bilstm``)."""
+    sel = config["selection"]
+    baselines = [(FOREST if m == FOREST_MODEL else m, "sklearn", m) for m in sel["baselines"]]
+    return baselines + [(s, "bilstm", s) for s in sel["strategies"]]
+
+
+def selection_files(config: dict) -> list[str]:
+    """Test-fold predictions of every candidate on every (seed, fold), candidate-major (``selection_candidates``)."""
+    files = []
+    for _, kind, source in selection_candidates(config):
+        if kind == "sklearn":
+            files += baseline_predictions(config, "human", source)
+        else:
+            files += finetune_files(config, strategies=[source])
     return files
 
 

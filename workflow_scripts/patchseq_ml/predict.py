@@ -1,6 +1,8 @@
-"""`predict`: the subclass of new recordings from a trained BiLSTM checkpoint.
+"""`predict`: the subclass of new recordings from the selected model or a trained BiLSTM checkpoint.
 
-    python -m patchseq_ml predict cell.nwb [more.nwb ...] --model results/model/human/checkpoint.pt [--json]
+    python -m patchseq_ml predict cell.nwb [more.nwb ...] --model results/model/human/selected.joblib [--json]
+
+With the selected model (a ``.joblib`` bundle) see predict_selected.py. With a BiLSTM checkpoint (``.pt``):
 
 Each file goes through the same reader, QC and feature-vector extraction as the workflow, with the extraction
 settings stored in the checkpoint (so a prediction never mixes definitions), then through the model. Per cell: the
@@ -110,11 +112,20 @@ def _line(record: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m patchseq_ml predict", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path, help="NWB 2 files (Allen/MIES layout)")
-    parser.add_argument("--model", required=True, type=Path, help="a checkpoint.pt of the workflow")
+    parser.add_argument(
+        "--model",
+        required=True,
+        type=Path,
+        help="selected.joblib (the selected model) or a checkpoint.pt of the workflow",
+    )
     parser.add_argument("--stimulus-codes", type=Path, default=ROOT / "config/stimulus_codes.tsv")
     parser.add_argument("--stimulus-map", type=Path, help="your protocol names -> types (TSV), consulted first")
     parser.add_argument("--json", action="store_true", help="one JSON list instead of one line per cell")
     args = parser.parse_args(argv)
+    if args.model.suffix == ".joblib":  # the selected model (rule deploy_selected_model): predict_selected.py
+        from .predict_selected import predict_files
+
+        return predict_files(args.files, args.model, args.stimulus_codes, args.json)
     try:
         model, meta = load_checkpoint(args.model)
         settings = check_model(meta)

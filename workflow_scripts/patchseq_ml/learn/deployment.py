@@ -7,10 +7,17 @@ stopping, so `predict` uses everything the study has.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
+from ..tsv import read_tsv
+from .model import AttentionBiLSTM
 from .sequence_sources import FamilyStandardiser
 from .sequences import Standardiser
+from .training import macro_f1, pick_device, seed_everything
+from .transfer import fold_data, mouse_rows, open_pretrained, predictions, run_strategy
 
 LABELLED_ROLES = ("train", "val", "test")
 
@@ -54,3 +61,48 @@ def predict_encoded(model, x, mask, head: str, classes: list[str], device="cpu")
     frame.insert(0, "probability", proba.max(axis=1) if len(proba) else np.zeros(0))
     frame.insert(0, "predicted", [classes[i] for i in proba.argmax(axis=1)] if len(proba) else [])
     return frame
+
+
+def train_deployed_bilstm(
+    strategy: str, inputs: dict, settings: dict, seed: int, class_map: dict, threads: int
+) -> tuple[AttentionBiLSTM, dict, pd.DataFrame]:
+    """``strategy`` trained on every labelled human cell (``deployment_fold`` of ``inputs['human_splits']``), from
+    the pretrained checkpoint (``inputs``: checkpoint, human, mouse, human_splits, mouse_splits). Returns the model,
+    the metadata `predict` needs, and its fitted predictions (train and validation cells, column ``role``)."""
+    seed_everything(seed, threads)
+    device = pick_device()
+    start = open_pretrained(inputs["checkpoint"], inputs["human"], inputs["mouse"], settings)
+    meta = start.meta
+    fold = deployment_fold(read_tsv(inputs["human_splits"]))
+    classes = sorted(fold.loc[fold.role.isin(["train", "val"]), "subclass"].unique())
+    human, scaler, ids = fold_data(start.human, fold, classes)
+    mouse, mouse_scaler = start.mouse_fold(read_tsv(inputs["mouse_splits"]))
+    rows = mouse_rows(meta["classes"], classes, class_map)
+    model, history = run_strategy(
+        strategy, human, len(classes), start.model, mouse["train"], settings, seed, device, rows
+    )
+    metrics = {
+        "strategy": strategy,
+        "seed": seed,
+        "n_train": len(ids["train"]),
+        "n_val": len(ids["val"]),
+        "val_macro_f1": macro_f1(model, human["val"], "human", device),
+        "epochs": len(history),
+        "note": "no held-out test cells: see the cross-validated results of this strategy for its expected accuracy",
+    }
+    metadata = {
+        **{k: meta[k] for k in ("layout", "features")},
+        "seed": seed,
+        "strategy": strategy,
+        "head": "human",
+        "classes": classes,
+        "scaler": scaler.to_dict(),
+        "mouse_classes": meta["classes"],
+        "mouse_scaler": mouse_scaler.to_dict(),
+        "settings": json.dumps(settings, sort_keys=True),
+        "split": "fold 0 of " + Path(inputs["human_splits"]).name + ", test cells trained on",
+        "device": str(device),
+        "metrics": metrics,
+    }
+    fitted = [predictions(model, human[r], ids[r], classes, "human", device).assign(role=r) for r in ("train", "val")]
+    return model, metadata, pd.concat(fitted, ignore_index=True)

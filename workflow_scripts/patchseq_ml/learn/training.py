@@ -86,11 +86,13 @@ def train(
     loss_weights: dict[str, float] | None = None,
     frozen_epochs: int = 0,
     freeze_encoder: bool = False,
+    alignment=None,
 ) -> list[dict]:
     """Train on every task at once (loss = sum of weight * cross-entropy), early-stop on validation macro-F1 of
     ``val_head`` and restore the best weights. ``optim``: lr, weight_decay, clip, batch_size, max_epochs, patience,
     class_weight. The encoder is frozen for the first ``frozen_epochs`` epochs (always, with ``freeze_encoder``).
-    Returns one row of metrics per epoch."""
+    ``alignment``: a function of the batch's pooled embeddings per task (dict) giving a loss added to the step's
+    (species alignment: transfer.py). Returns one row of metrics per epoch."""
     model.to(device)
     loss_weights = loss_weights or dict.fromkeys(tasks, 1.0)
     opt = torch.optim.AdamW(model.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
@@ -114,11 +116,18 @@ def train(
         }
         for step in range(max(len(b) for b in batches.values())):
             opt.zero_grad()
-            loss = torch.zeros((), device=device)
+            loss, embeddings = torch.zeros((), device=device), {}
             for name, order in batches.items():
                 index = order[step % len(order)].to(device)
                 x, mask, y = (t[index] for t in tensors[name])
-                loss = loss + loss_weights[name] * losses[name](model(x, mask, name), y)
+                if alignment is None:
+                    logits = model(x, mask, name)
+                else:  # the same computation as forward, keeping the embedding
+                    embeddings[name], _ = model.encode(x, mask)
+                    logits = model.heads[name](model.dropout(embeddings[name]))
+                loss = loss + loss_weights[name] * losses[name](logits, y)
+            if alignment is not None:
+                loss = loss + alignment(embeddings)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), optim["clip"])
             opt.step()
@@ -152,12 +161,7 @@ def _on(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | Non
 
 def save_checkpoint(path: Path, model: AttentionBiLSTM, metadata: dict) -> None:
     """State dict + model config + metadata (seed, classes, features, standardisation, metrics...), atomically."""
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "model_config": model.config.to_dict(),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "metadata": metadata,
-    }
+    payload = checkpoint_payload(model, metadata)
     tmp = Path(path).with_suffix(".tmp")
     torch.save(payload, tmp)
     tmp.replace(path)
@@ -171,6 +175,21 @@ def load_checkpoint(path: str | Path) -> tuple[AttentionBiLSTM, dict]:
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint")
+    return model_from_payload(payload)
+
+
+def checkpoint_payload(model: AttentionBiLSTM, metadata: dict) -> dict:
+    """What a checkpoint file holds: format, model config, weights (on the CPU), metadata."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model_config": model.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "metadata": metadata,
+    }
+
+
+def model_from_payload(payload: dict) -> tuple[AttentionBiLSTM, dict]:
+    """The network and metadata of a checkpoint payload (a file's, or one stored inside a selected-model bundle)."""
     model = AttentionBiLSTM(ModelConfig(**payload["model_config"]))
     model.load_state_dict(payload["state_dict"])
     return model, payload["metadata"]

@@ -8,6 +8,16 @@
 - ``mapped``: as ``full``, but the human head starts from the mouse head's rows of the classes that map onto each
   human class (``classes.cross_species``), so the mouse decision function is where training starts instead of a
   random head (benchmarks/transfer_diagnosis.py: at a handful of human cells a random head throws the transfer away).
+
+Two strategies align the species in the encoder before transferring (issue 19), both ``joint`` plus one loss term
+on the pooled embeddings of each step's human and mouse batch, then the same human-only fine-tuning:
+- ``coral``: Deep CORAL (Sun & Saenko 2016): ``coral_weight`` x the squared Frobenius distance between the two
+  species' embedding covariances / (4 d^2), so the encoder maps both species onto second-order-matched features;
+- ``adversarial``: a species-adversarial encoder (DANN, Ganin et al. 2016): a species head on the embedding through
+  a gradient-reversal layer; the head learns to tell the species apart while the encoder, receiving the reversed
+  gradient x ``adversarial_weight``, learns embeddings it cannot tell apart.
+(Per-feature quantile mapping of each species onto a common distribution within the training folds is what
+``bilstm.standardise: quantile`` already does per species on feature tables.)
 """
 
 from __future__ import annotations
@@ -18,13 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from .model import AttentionBiLSTM, ModelConfig
 from .sequence_sources import FamilySequences, FamilyStandardiser, TableSequences, open_source
 from .sequences import Standardiser
 from .training import TaskData, load_checkpoint, predict_proba, train
 
-STRATEGIES = ("scratch", "head", "full", "joint", "mapped")
+STRATEGIES = ("scratch", "head", "full", "joint", "mapped", "coral", "adversarial")
+ALIGNING = ("coral", "adversarial")
 
 
 class ConfigMismatchError(ValueError):
@@ -151,9 +163,15 @@ def run_strategy(
         return model, train(
             model, {"human": human["train"]}, human["val"], "human", tune, seed, device, frozen_epochs=warmup
         )
-    if strategy == "joint":
+    if strategy in ("joint", *ALIGNING):
         joint = {**tune, "lr": settings["finetune"]["joint_lr"]}
         weights = {"human": 1.0, "mouse": float(settings["finetune"]["joint_mouse_weight"])}
+        alignment = None
+        if strategy == "coral":
+            alignment = coral_alignment(float(settings["finetune"]["coral_weight"]))
+        elif strategy == "adversarial":
+            model = with_new_head(model, SPECIES_HEAD, 2, seed)
+            alignment = adversarial_alignment(model, float(settings["finetune"]["adversarial_weight"]))
         history = train(
             model,
             {"human": human["train"], "mouse": mouse_train},
@@ -163,11 +181,64 @@ def run_strategy(
             seed,
             device,
             loss_weights=weights,
+            alignment=alignment,
         )
         polish = {**tune, "lr": settings["finetune"]["joint_finetune_lr"]}
         history += train(model, {"human": human["train"]}, human["val"], "human", polish, seed + 1, device)
         return model, history
     raise ValueError(f"unknown strategy {strategy!r} (known: {STRATEGIES})")
+
+
+SPECIES_HEAD = "species"
+
+
+def coral_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Deep CORAL: squared Frobenius distance between the feature covariances of ``a`` and ``b`` / (4 d^2)."""
+    d = a.shape[1]
+
+    def covariance(x):
+        centred = x - x.mean(dim=0, keepdim=True)
+        return centred.T @ centred / max(x.shape[0] - 1, 1)
+
+    return ((covariance(a) - covariance(b)) ** 2).sum() / (4.0 * d * d)
+
+
+def coral_alignment(weight: float):
+    return lambda embeddings: weight * coral_loss(embeddings["human"], embeddings["mouse"])
+
+
+class _ReverseGradient(torch.autograd.Function):
+    """Identity forward; the gradient times -``scale`` backward (the gradient-reversal layer of DANN)."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.scale * grad, None
+
+
+def reverse_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
+    return _ReverseGradient.apply(x, scale)
+
+
+def adversarial_alignment(model: AttentionBiLSTM, weight: float):
+    """Species classification of each batch's embeddings through the gradient-reversal layer (human 0, mouse 1)."""
+
+    def loss(embeddings):
+        both = torch.cat([embeddings["human"], embeddings["mouse"]])
+        species = torch.cat(
+            [
+                torch.zeros(len(embeddings["human"]), dtype=torch.long, device=both.device),
+                torch.ones(len(embeddings["mouse"]), dtype=torch.long, device=both.device),
+            ]
+        )
+        logits = model.heads[SPECIES_HEAD](reverse_gradient(both, weight))
+        return nn.functional.cross_entropy(logits, species)
+
+    return loss
 
 
 def predictions(

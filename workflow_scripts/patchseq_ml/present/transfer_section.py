@@ -48,9 +48,11 @@ def build(
     curve: pd.DataFrame,
     layout_note: str,
     figures: Path,
+    opening: list[str] = (),
 ) -> str:
     """``summary``: metrics_summary rows with a ``method`` column; ``paired``: paired differences;
-    ``pretrain``: one row per seed of mouse test metrics; ``attention``: mean attention per family and class."""
+    ``pretrain``: one row per seed of mouse test metrics; ``attention``: mean attention per family and class;
+    ``opening``: HTML parts the section starts with (the answer: selection_section.opening)."""
     heatmap = plots.save_figure(plots.attention_heatmaps(attention), figures / "attention_by_class")
     curve_png = plots.save_figure(plots.learning_curve(curve), figures / "learning_curve")
     rows = []
@@ -69,6 +71,7 @@ def build(
     }
     return html.section(
         "Attention BiLSTM and mouse -> human transfer",
+        *opening,
         html.paragraph(layout_note, "note"),
         html.paragraph(
             "Human test folds, identical for every method (mean ± SD over seed x fold, 95 % bootstrap CI):", "note"
