@@ -37,7 +37,8 @@ def main(snakemake) -> None:
         source = open_source(getattr(snakemake.input, species), snakemake.params.input_kind, layout=layout)
         ids = _known(source, unlabelled_ids(features))
         if not ids or species not in model.config.heads:
-            log.info("%s: %d unlabelled cells, no %s head: none predicted", species, len(ids), species)
+            why = "no unlabelled extracted cells" if not ids else f"the model has no {species} head"
+            log.info("%s: %d unlabelled cells, none predicted (%s)", species, len(ids), why)
             continue
         scaler, classes = heads[species]
         x, mask = source.encode(ids, scaler_from_dict(kind, scaler))
