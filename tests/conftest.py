@@ -10,6 +10,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# features.qc of the unit tests on constructed sweeps (the defaults of config/config.yaml, written out)
+SWEEP_QC = dict(
+    test_pulse_end_s=0.1,
+    baseline_window_s=0.1,
+    baseline_range_mv=[-100, -45],
+    min_post_stimulus_s=0.1,
+    amplitude_resolution_pa=0.01,
+)
 
 
 def shared_file(relative: str) -> Path:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import SWEEP_QC
 
 from patchseq_ml.acquire.nwb_reader import Sweep
 from patchseq_ml.ephys.cell_features import subthreshold_features
@@ -9,13 +10,7 @@ from patchseq_ml.ephys.sweep_features import sweep_features
 from patchseq_ml.ephys.sweep_qc import check_sweep
 
 RATE = 50000.0
-QC = dict(
-    test_pulse_end_s=0.1,
-    baseline_window_s=0.1,
-    baseline_range_mv=[-100, -45],
-    min_post_stimulus_s=0.1,
-    amplitude_resolution_pa=0.01,
-)
+QC = SWEEP_QC
 SPIKES = dict(
     filter_khz=10,
     dv_cutoff_mv_per_ms=20,

@@ -1,16 +1,11 @@
 import numpy as np
+from conftest import SWEEP_QC
 
 from patchseq_ml.acquire.nwb_reader import Sweep
 from patchseq_ml.ephys.sweep_qc import check_sweep, find_stimulus_epoch, long_square_epoch, protocol_epochs
 
 RATE = 50000.0
-QC = dict(
-    test_pulse_end_s=0.1,
-    baseline_window_s=0.1,
-    baseline_range_mv=[-100, -45],
-    min_post_stimulus_s=0.1,
-    amplitude_resolution_pa=0.01,
-)
+QC = SWEEP_QC
 
 
 def _sweep(kind="long_square", amplitude=-50.0, seconds=2.0, baseline=-70.0):
