@@ -23,14 +23,14 @@ include: "rules/common.smk"
 if is_simulated():
 
     include: "rules/simulate.smk"
-    include: "rules/features.smk"
 
-elif config["source"] == "dandi":
+
+if config["source"] == "dandi":
 
     include: "rules/dandi.smk"
-    include: "rules/features.smk"
 
-elif config["source"] == "local":
+
+if is_nwb_source():
 
     include: "rules/features.smk"
 
@@ -48,30 +48,10 @@ include: "rules/learning_curve.smk"
 include: "rules/select.smk"
 include: "rules/deploy.smk"
 include: "rules/report.smk"
+include: "rules/targets.smk"  # features, baseline, transfer, select: stage targets
 
 
 rule all:
     default_target: True
     input:
         "results/report/report.html",
-
-
-rule features:
-    input:
-        expand("results/features/{species}/features.tsv", species=SPECIES),
-
-
-rule baseline:
-    input:
-        dag.baseline_files(config),
-
-
-rule transfer:
-    input:
-        "results/finetune/human/paired_differences.tsv",
-        "results/learning_curve/human/learning_curve.tsv",
-
-
-rule select:
-    input:
-        "results/select/human/selected.json",

@@ -1,6 +1,5 @@
 # Config validation, wildcard constraints, each cell's NWB file, and the input functions of the stages; the paths
 # and config slices themselves are built in workflow_scripts/patchseq_ml/dag.py (unit-tested).
-import dataclasses
 import os
 import sys
 
@@ -15,50 +14,19 @@ from patchseq_ml.learn import split_sizes  # noqa: E402
 validate(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
 
 SPECIES = list(dag.SPECIES)
-if config["bilstm"]["input"] == "families" and config["source"] == "tables":
-    raise WorkflowError(
-        "bilstm.input: families needs raw sweeps; with source: tables set bilstm.input: features"
-    )
-for (section, key), (owner, known) in (
-    (("selection", "baselines"), ("baseline", "models")),
-    (("selection", "strategies"), ("bilstm", "strategies")),
-    (("learning_curve", "baselines"), ("baseline", "models")),
-):
-    missing = set(config[section][key]) - set(config[owner][known])
-    if missing:
-        raise WorkflowError(
-            f"{section}.{key}: {sorted(missing)} not in {owner}.{known} (each must be trained)"
-        )
-
-
-def sheet_row_validator():
-    """Checks one row of a local cell sheet against config/schema/cell_sheet.schema.yaml (message: the first error)."""
-    import jsonschema
-    import yaml
-
-    with open(
-        os.path.join(workflow.basedir, "config/schema/cell_sheet.schema.yaml")
-    ) as handle:
-        checker = jsonschema.Draft202012Validator(yaml.safe_load(handle))
-
-    def check(row):
-        for error in checker.iter_errors(row):
-            where = ".".join(str(p) for p in error.absolute_path)
-            raise ValueError(f"{where}: {error.message}" if where else error.message)
-
-    return check
+try:
+    dag.check_config(config)
+except ValueError as error:
+    raise WorkflowError(str(error)) from None
 
 
 # Each cell's NWB file (species -> cell id -> dag.NWBFile: the path the cell sheet records, where a job reads it,
 # what provides it): simulated cells, the assets of source: dandi (from the cached listing or the archive), or the
 # files of the cell sheet of source: local (checked here: a bad sheet stops the run before any job).
 try:
-    if config["source"] == "local":
-        ROWS = dag.local_rows(config, sheet_row_validator())
-    elif config["source"] == "dandi":
-        ROWS = {s: dag.dandi_assets(config, s) for s in SPECIES}
-    else:
-        ROWS = {}
+    ROWS = dag.source_rows(
+        config, os.path.join(workflow.basedir, "config/schema/cell_sheet.schema.yaml")
+    )
     NWB_FILES = {s: dag.nwb_files(config, s, ROWS.get(s)) for s in SPECIES}
 except (
     dandi_assets.ArchiveUnreachable,
@@ -67,8 +35,7 @@ except (
     local_sheet.SheetError,
 ) as error:
     raise WorkflowError(str(error)) from None
-DANDI_ASSETS = ROWS if config["source"] == "dandi" else {}
-ASSET_ROWS = {s: {row.path: row for row in rows} for s, rows in DANDI_ASSETS.items()}
+ASSET_ROWS = dag.rows_by_path(ROWS) if config["source"] == "dandi" else {}
 DEPLOY_SEED = dag.deploy_seed(config)
 
 
@@ -128,8 +95,11 @@ def species_label_file(wildcards):
 
 def species_sheet_rows(wildcards):
     """The species' rows of the local cell sheet (cell_id, path, label; plain values: stable params); [] otherwise."""
-    rows = ROWS.get(wildcards.species, []) if config["source"] == "local" else []
-    return [{"cell_id": r.cell_id, "path": r.path, "label": r.label} for r in rows]
+    return (
+        dag.sheet_params(ROWS.get(wildcards.species, []))
+        if config["source"] == "local"
+        else []
+    )
 
 
 def species_nwb_paths(wildcards):
@@ -162,20 +132,12 @@ def cell_stream_slots(wildcards):
 
 
 def species_cell_records(wildcards):
-    return [
-        f"results/features/{wildcards.species}/cells/{c}.json"
-        for c in NWB_FILES[wildcards.species]
-    ]
+    return dag.cell_records(wildcards.species, NWB_FILES[wildcards.species])
 
 
 def asset_row(wildcards):
     """The listing row of the asset a download job fetches (plain values: stable params)."""
-    row = ASSET_ROWS[wildcards.species].get(wildcards.asset)
-    if row is None:
-        raise WorkflowError(
-            f"{wildcards.asset}: not in the {wildcards.species} asset listing"
-        )
-    return dataclasses.asdict(row)
+    return dag.asset_params(ASSET_ROWS, wildcards.species, wildcards.asset)
 
 
 def dandi_api_url(wildcards):
@@ -183,24 +145,19 @@ def dandi_api_url(wildcards):
 
 
 def dandi_mirror(wildcards):
-    mirror = config["dandi"].get("mirror")
-    return os.path.join(mirror, wildcards.species) if mirror else ""
-
-
-def local_spec(spec):
-    """A table's config with its local path resolved against the repository (works with --directory)."""
-    spec = dict(spec)
-    if "path" in spec:
-        spec["path"] = repo_path(spec["path"])
-    return spec
+    return dag.dandi_mirror(config, wildcards.species)
 
 
 def label_table_spec(wildcards):
-    return local_spec(config["dandi"]["label_tables"][wildcards.species])
+    return dag.resolved_spec(
+        config["dandi"]["label_tables"][wildcards.species], workflow.basedir
+    )
 
 
 def table_spec(wildcards):
-    return local_spec(config["tables"][wildcards.species][wildcards.kind])
+    return dag.resolved_spec(
+        config["tables"][wildcards.species][wildcards.kind], workflow.basedir
+    )
 
 
 def species_config(section, key=None):
@@ -230,8 +187,7 @@ def report_provenance():
 
 
 def feature_sources():
-    """Species -> column of config/feature_alignment.tsv naming its features."""
-    return {s: ("nwb" if is_nwb_source() else s) for s in SPECIES}
+    return dag.feature_sources(config)
 
 
 def gpu_request():

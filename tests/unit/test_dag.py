@@ -223,3 +223,24 @@ def test_human_only_methods_are_the_learning_curve_baselines_and_scratch(config)
     assert dag.human_only_methods(c) == ["forest", "hgb", "scratch"]
     c["learning_curve"]["strategies"] = ["joint"]
     assert dag.human_only_methods(c) == ["forest", "hgb"]
+
+
+def test_contradicting_settings_are_refused_in_one_line(config):
+    tables = copy.deepcopy(config) | {"source": "tables"}
+    with pytest.raises(ValueError, match="families needs raw sweeps"):
+        dag.check_config(tables)
+    untrained = copy.deepcopy(config)
+    untrained["selection"]["baselines"] = ["rf", "svm"]
+    with pytest.raises(ValueError, match=r"selection.baselines: \['svm'\] not in baseline.models"):
+        dag.check_config(untrained)
+    dag.check_config(config)
+
+
+def test_asset_params_and_resolved_spec():
+    row = AssetRow("sub-1/sub-1_ses-2_icephys.nwb", 10, "ab" * 32, "id-1")
+    rows = dag.rows_by_path({"mouse": [row]})
+    assert dag.asset_params(rows, "mouse", row.path)["asset_id"] == "id-1"
+    with pytest.raises(ValueError, match="not in the human asset listing"):
+        dag.asset_params(rows, "human", row.path)
+    assert dag.resolved_spec({"path": "a/b.csv", "url": "u"}, "/repo") == {"path": "/repo/a/b.csv", "url": "u"}
+    assert dag.resolved_spec({"path": "/abs.csv"}, "/repo") == {"path": "/abs.csv"}

@@ -7,7 +7,8 @@ They turn the config into the lists of wildcard values (species, batches, cells)
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import os
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
@@ -83,6 +84,91 @@ def nwb_files(config: dict, species: str, rows: list | None = None) -> dict[str,
     if config["source"] == "local":
         return {row.cell_id: NWBFile(row.path, row.path, (row.path,)) for row in rows or []}
     return {}
+
+
+def check_config(config: dict) -> None:
+    """What the schema cannot say: a ``ValueError`` (one line) when settings contradict each other (families need
+    raw sweeps; every selection or learning-curve candidate must be one that is trained)."""
+    if config["bilstm"]["input"] == "families" and config["source"] == "tables":
+        raise ValueError("bilstm.input: families needs raw sweeps; with source: tables set bilstm.input: features")
+    for (section, key), (owner, known) in (
+        (("selection", "baselines"), ("baseline", "models")),
+        (("selection", "strategies"), ("bilstm", "strategies")),
+        (("learning_curve", "baselines"), ("baseline", "models")),
+    ):
+        missing = set(config[section][key]) - set(config[owner][known])
+        if missing:
+            raise ValueError(f"{section}.{key}: {sorted(missing)} not in {owner}.{known} (each must be trained)")
+
+
+def schema_row_validator(schema_path: str | Path):
+    """A ``validate_row`` for `read_sheet`: checks one row against the JSON schema at ``schema_path`` (YAML) and
+    raises ``ValueError`` with the first error."""
+    import jsonschema  # imported here: only a parse with source: local needs them (no rule script does)
+    import yaml
+
+    checker = jsonschema.Draft202012Validator(yaml.safe_load(Path(schema_path).read_text()))
+
+    def check(row: dict) -> None:
+        for error in checker.iter_errors(row):
+            where = ".".join(str(p) for p in error.absolute_path)
+            raise ValueError(f"{where}: {error.message}" if where else error.message)
+
+    return check
+
+
+def source_rows(config: dict, sheet_schema: str | Path) -> dict[str, list]:
+    """species -> the rows the source lists: the asset listing (``dandi``), the cell sheet checked against
+    ``sheet_schema`` (``local``); {} for simulated cells and feature tables. Errors as `dandi_assets` and
+    `local_sheet` raise them."""
+    if config["source"] == "local":
+        return local_rows(config, schema_row_validator(sheet_schema))
+    if config["source"] == "dandi":
+        return {s: dandi_assets(config, s) for s in SPECIES}
+    return {}
+
+
+def rows_by_path(rows: dict[str, list[AssetRow]]) -> dict[str, dict[str, AssetRow]]:
+    """species -> asset path -> its listing row."""
+    return {species: {row.path: row for row in listing} for species, listing in rows.items()}
+
+
+def asset_params(rows: dict[str, dict[str, AssetRow]], species: str, asset: str) -> dict:
+    """The listing row of ``asset`` as plain values (stable params); ``ValueError`` when the listing lacks it."""
+    row = rows.get(species, {}).get(asset)
+    if row is None:
+        raise ValueError(f"{asset}: not in the {species} asset listing")
+    return asdict(row)
+
+
+def cell_records(species: str, cells) -> list[str]:
+    """The per-cell extraction records of ``cells`` (ids) of a species."""
+    return [f"results/features/{species}/cells/{cell}.json" for cell in cells]
+
+
+def dandi_mirror(config: dict, species: str) -> str:
+    """The species' folder of the local mirror (``dandi.mirror``), '' without one."""
+    mirror = config["dandi"].get("mirror")
+    return os.path.join(mirror, species) if mirror else ""
+
+
+def feature_sources(config: dict) -> dict[str, str]:
+    """Species -> the column of config/feature_alignment.tsv naming its features (``nwb`` for recorded sources)."""
+    return {s: ("nwb" if config["source"] != "tables" else s) for s in SPECIES}
+
+
+def sheet_params(rows: list[SheetRow]) -> list[dict]:
+    """Sheet rows as plain values (cell_id, path, label) for a rule's params (stable across parses)."""
+    return [{"cell_id": r.cell_id, "path": r.path, "label": r.label} for r in rows]
+
+
+def resolved_spec(spec: dict, basedir: str) -> dict:
+    """A table's config with its local ``path`` resolved against ``basedir`` (the repository; works with
+    --directory)."""
+    spec = dict(spec)
+    if "path" in spec and not Path(spec["path"]).is_absolute():
+        spec["path"] = str(Path(basedir) / spec["path"])
+    return spec
 
 
 def local_rows(config: dict, validate_row=None) -> dict[str, list[SheetRow]]:
