@@ -36,12 +36,14 @@ except (
 ) as error:
     raise WorkflowError(str(error)) from None
 ASSET_ROWS = dag.rows_by_path(ROWS) if config["source"] == "dandi" else {}
+# Cells of each extraction job (species -> batch id -> cell ids): simulation batches, or sheet-order chunks.
+EXTRACTION_BATCHES = {s: dag.extraction_batches(config, NWB_FILES[s]) for s in SPECIES}
 DEPLOY_SEED = dag.deploy_seed(config)
 
 
 wildcard_constraints:
     species="|".join(SPECIES),
-    batch=r"\d{3}",
+    batch=r"\d\d\d+",
     cell=r"[A-Za-z0-9][A-Za-z0-9._-]*" if config["source"] == "local" else r"\d+",
     seed=r"\d+",
     fold=r"\d+",
@@ -114,25 +116,38 @@ def species_nwb_sources(wildcards):
 
 def species_nwb_inputs(wildcards):
     """What provides a species' NWB files: simulation batch folders, downloaded or mirror files (none streamed)."""
-    files = NWB_FILES[wildcards.species].values()
-    return list(dict.fromkeys(path for f in files for path in f.inputs))
+    return dag.file_inputs(NWB_FILES[wildcards.species].values())
 
 
-def cell_nwb_path(wildcards):
-    return NWB_FILES[wildcards.species][wildcards.cell].location
+def batch_files(wildcards):
+    """cell id -> NWB file of each cell of one extraction batch, in cell order."""
+    files = NWB_FILES[wildcards.species]
+    return {c: files[c] for c in EXTRACTION_BATCHES[wildcards.species][wildcards.batch]}
 
 
-def cell_nwb_input(wildcards):
-    return list(NWB_FILES[wildcards.species][wildcards.cell].inputs)
+def batch_cells(wildcards):
+    """[cell id, where its file is read] of each cell of an extraction batch (plain values: stable params)."""
+    return [[cell, f.location] for cell, f in batch_files(wildcards).items()]
 
 
-def cell_stream_slots(wildcards):
-    """The `downloads` a cell's extraction holds: 1 when it streams its file from the archive, else 0."""
-    return int(NWB_FILES[wildcards.species][wildcards.cell].streamed)
+def batch_nwb_inputs(wildcards):
+    return dag.file_inputs(batch_files(wildcards).values())
+
+
+def batch_stream_slots(wildcards):
+    """The `downloads` an extraction batch holds: 1 when it streams files from the archive (one at a time), else 0."""
+    return int(any(f.streamed for f in batch_files(wildcards).values()))
+
+
+def species_extraction_folders(wildcards):
+    return [
+        dag.extraction_folder(wildcards.species, batch)
+        for batch in EXTRACTION_BATCHES[wildcards.species]
+    ]
 
 
 def species_cell_records(wildcards):
-    return dag.cell_records(wildcards.species, NWB_FILES[wildcards.species])
+    return dag.cell_records(wildcards.species, EXTRACTION_BATCHES[wildcards.species])
 
 
 def asset_row(wildcards):

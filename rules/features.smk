@@ -27,24 +27,24 @@ rule cells_sheet:
 
 rule extract_features:
     input:
-        nwb=cell_nwb_input,
+        nwb=batch_nwb_inputs,
         stimulus_codes=repo_path(config["features"]["stimulus_codes"]),
         stimulus_map=stimulus_map_input(),
         code=script_code("extract_features.py"),
     output:
-        cell="results/features/{species}/cells/{cell}.json",
+        cells=directory("results/features/{species}/cells/batch{batch}"),
     log:
-        "results/logs/extract_features/{species}/{cell}.log",
+        "results/logs/extract_features/{species}/batch{batch}.log",
     benchmark:
-        "results/benchmarks/extract_features/{species}/{cell}.tsv"
+        "results/benchmarks/extract_features/{species}/batch{batch}.tsv"
     conda:
         "../envs/features.yaml"
     resources:
         mem_mb=1000,
-        runtime=2,
-        downloads=cell_stream_slots,
+        runtime=60,
+        downloads=batch_stream_slots,
     params:
-        nwb_path=cell_nwb_path,
+        cells=batch_cells,
         features=dag.extraction_settings(config),
     script:
         "../workflow_scripts/extract_features.py"
@@ -52,7 +52,7 @@ rule extract_features:
 
 rule collect_features:
     input:
-        cells=species_cell_records,
+        batches=species_extraction_folders,
         sheet="results/sheets/{species}_cells.tsv",
         code=script_code("collect_features.py"),
     output:
@@ -67,6 +67,7 @@ rule collect_features:
     conda:
         "../envs/features.yaml"
     params:
+        records=species_cell_records,
         max_failed_fraction=config["features"]["max_failed_fraction"],
         families=config["features"]["families"],
     script:
@@ -75,7 +76,7 @@ rule collect_features:
 
 rule validate_spike_detection:
     input:
-        cells=species_cell_records,
+        batches=species_extraction_folders,
         truth="results/raw/simulated/{species}/truth.json",
         code=script_code("validate_spike_detection.py"),
     output:
@@ -87,6 +88,7 @@ rule validate_spike_detection:
     conda:
         "../envs/features.yaml"
     params:
+        records=species_cell_records,
         tolerance_s=0.001,
     script:
         "../workflow_scripts/validate_spike_detection.py"

@@ -13,7 +13,7 @@ from patchseq_ml.logging_utils import rule_log, setup_logging
 
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
-    records = [json.loads(Path(path).read_text()) for path in snakemake.input.cells]
+    records = [json.loads(Path(path).read_text()) for path in snakemake.params.records]
     sheet = pd.read_csv(snakemake.input.sheet, sep="\t", dtype=str, keep_default_na=False)
     features, failures, counts = collect(records, sheet)
     check_failed_fraction(features, snakemake.params.max_failed_fraction, snakemake.wildcards.species)

@@ -9,7 +9,7 @@ from patchseq_ml.logging_utils import rule_log, setup_logging
 
 def main(snakemake) -> None:
     log = setup_logging(rule_log(snakemake))
-    records = [json.loads(Path(path).read_text()) for path in snakemake.input.cells]
+    records = [json.loads(Path(path).read_text()) for path in snakemake.params.records]
     truth = json.loads(Path(snakemake.input.truth).read_text())
     table = validate(records, truth, snakemake.params.tolerance_s)
     table.to_csv(snakemake.output.table, sep="\t", index=False)

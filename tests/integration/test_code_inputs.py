@@ -151,7 +151,7 @@ def test_an_edited_module_schedules_the_rules_that_reach_it_and_an_unreached_one
     jobs = _after_edit(repo, workdir, edited)
     direct = {job.rule for job in jobs if edited in job.updated}
     assert all(job.updated <= {edited} for job in jobs)  # the rest follow from inputs updated by another job
-    assert "extract_features" in direct and sum(job.rule == "extract_features" for job in jobs) == 70
+    assert "extract_features" in direct and sum(job.rule == "extract_features" for job in jobs) == 2
     assert direct <= {rule for rule in SCRIPT_RULES if edited in _expected(repo, rule)}
     assert not {"simulate_batch", "merge_simulated_labels", "cells_sheet"} & {job.rule for job in jobs}
     late = f"{LIBRARY}/learn/paired_stats.py"  # only the paired evaluations reach it (then what reads them)

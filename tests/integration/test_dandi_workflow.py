@@ -174,7 +174,7 @@ def test_a_local_mirror_is_used_as_is_offline(archive_run, tmp_path):
 
 def test_streaming_plans_extraction_and_no_download(stream_run):
     _, _, _, jobs = stream_run
-    assert jobs.get("download_asset", 0) == 0 and jobs["extract_features"] == 4 and jobs["cells_sheet"] == 2
+    assert jobs.get("download_asset", 0) == 0 and jobs["extract_features"] == 2 and jobs["cells_sheet"] == 2
 
 
 @pytest.mark.parametrize("species", ["mouse", "human"])
@@ -229,5 +229,5 @@ def test_streaming_reads_the_mirror_files_in_place(stream_run, tmp_path):
     with_mirror.write_text(yaml.safe_dump(config))
     shutil.copytree(work / "run/results/raw/dandi", tmp_path / "run/results/raw/dandi")
     dry = snakemake(tmp_path / "run", "features", "-n", configfile=with_mirror).stdout
-    assert "rule download_asset:" not in dry and dry.count("rule extract_features:") == 4
+    assert "rule download_asset:" not in dry and dry.count("rule extract_features:") == 2
     assert dry.count(str(mirror / "human" / path)) == 2  # input of its extraction and of the human cell sheet

@@ -21,6 +21,7 @@ from patchseq_ml.present.data_report import NO_SPIKE_CHECK
 
 pytestmark = pytest.mark.e2e
 BROKEN = "h-broken"
+BATCH_SIZE = 8  # cells per extraction job: several batches per species
 
 
 def _tsv(path):
@@ -60,7 +61,8 @@ def write_sheet(folder, cohort) -> tuple:
 def local_run(tmp_path_factory, archive_cohort):
     work = tmp_path_factory.mktemp("local")
     sheet_path, sheet = write_sheet(work / "my_recordings", archive_cohort)
-    config = overlay(work / "overlay.yaml", {"source": "local", "local": {"sheet": str(sheet_path)}})
+    settings = {"source": "local", "local": {"sheet": str(sheet_path)}, "features": {"batch_size": BATCH_SIZE}}
+    config = overlay(work / "overlay.yaml", settings)
     start = time.monotonic()
     snakemake(work / "run", "all", "--cores", "2", configfile=config, timeout=3000)
     print(f"\nlocal sheet: workflow {time.monotonic() - start:.0f} s")
@@ -105,6 +107,28 @@ def test_an_unreadable_file_is_a_failed_cell_with_its_reason(local_run):
     features = _tsv(run / "results/features/human/features.tsv").set_index("cell_id")
     assert features.loc[BROKEN, "status"] == "failed"
     assert (features.drop(index=BROKEN).status == "ok").mean() > 0.8  # the other cells are unaffected
+
+
+def test_a_changed_file_reruns_its_extraction_batch_only(local_run):
+    """Touching one cell's file plans the extraction of its batch (sheet order, BATCH_SIZE cells) and what follows,
+    no other batch; the file's time is restored afterwards."""
+    run, sheet, _ = local_run
+    human = sheet[sheet.species == "human"].reset_index(drop=True)
+    folders = sorted(p.name for p in (run / "results/features/human/cells").iterdir())
+    assert folders == [f"batch{b:03d}" for b in range(-(-len(human) // BATCH_SIZE))] and len(folders) > 1
+    row = len(human) - 2  # in the last batch
+    assert sorted(p.stem for p in (run / f"results/features/human/cells/{folders[-1]}").glob("*.json")) == sorted(
+        human.cell_id[(len(folders) - 1) * BATCH_SIZE :]
+    )
+    path = human.path[row]
+    before = os.stat(path)
+    try:
+        os.utime(path, (before.st_atime, before.st_mtime + 60))
+        dry = snakemake(run, "all", "-n", configfile=run.parent / "overlay.yaml").stdout
+    finally:
+        os.utime(path, (before.st_atime, before.st_mtime))
+    assert dry.count("rule extract_features:") == 1 and f"results/features/human/cells/{folders[-1]}" in dry
+    assert "collect_features" in dry and "rule cells_sheet:" in dry
 
 
 @pytest.mark.parametrize(

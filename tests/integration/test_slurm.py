@@ -29,7 +29,7 @@ STATE = Path(os.environ.get("SLURM_TEST_DIR", "/tmp/patchseq-slurm"))
 PARTITION = os.environ.get("SLURM_TEST_PARTITION", "test")
 RUN_TIMEOUT = int(os.environ.get("SLURM_TEST_RUN_TIMEOUT", "1800"))  # s; the plugin can hang instead of failing
 # What CI changes in profiles/slurm: squeue instead of sacct (no accounting database), an early first status check,
-# CPUs per (group) job = the node's 2, no retries, a local file system.
+# at most the node's 2 CPUs per job, no retries, a local file system.
 SLURM_ARGS = (
     "--workflow-profile",
     str(ROOT / "profiles/slurm"),
@@ -134,12 +134,11 @@ def test_jobs_ran_as_slurm_jobs(runs: dict, slurm_jobs: pd.DataFrame) -> None:
     assert {p.stem for p in logs} <= set(slurm_jobs.job_id) and len(logs) == len(slurm_jobs)
 
 
-def test_per_cell_jobs_are_grouped(runs: dict, slurm_jobs: pd.DataFrame) -> None:
-    """70 cells in groups of at most 50 (group-components cells=50): 2 SLURM jobs, not 70."""
-    cell_jobs = slurm_jobs[slurm_jobs.comment.str.fullmatch(r"rule_cells_extract_features")]  # group jobs
+def test_cells_are_extracted_in_batches(runs: dict, slurm_jobs: pd.DataFrame) -> None:
+    """70 cells in one extraction job per simulation batch: 2 SLURM jobs, not 70."""
+    cell_jobs = slurm_jobs[slurm_jobs.comment.str.match(r"rule_extract_features_wildcards_")]
     assert len(cell_jobs) == 2, slurm_jobs.comment.tolist()
-    assert (cell_jobs.cpus.astype(int) <= 2).all()  # sized by --cores, fits the node
-    assert len(list((runs["slurm"] / "results/features/mouse/cells").glob("*.json"))) == 40
+    assert len(list((runs["slurm"] / "results/features/mouse/cells/batch000").glob("*.json"))) == 40
 
 
 @pytest.mark.parametrize("path", COMPARED)

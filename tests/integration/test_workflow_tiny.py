@@ -134,7 +134,7 @@ def test_feature_setting_change_reruns_extraction_and_downstream_only(run):
     config = changed_config(run, lambda c: c["features"]["spikes"].update(min_peak_mv=-25))
     jobs = planned_jobs(run, configfile=config)
     assert "simulate_batch" not in jobs and "cells_sheet" not in jobs and "merge_simulated_labels" not in jobs
-    assert jobs["extract_features"] == 70
+    assert jobs["extract_features"] == 2  # every cell, in one job per simulation batch (40 mouse, 30 human cells)
     assert {"collect_features", "validate_spike_detection", "export_example_traces", "report"} <= set(jobs)
 
 
@@ -149,7 +149,7 @@ def test_failure_threshold_reruns_the_collection_and_what_follows_not_extraction
 def test_family_setting_reruns_extraction_not_simulation(run):
     config = changed_config(run, lambda c: c["features"]["families"].update(isi_points=50))
     jobs = planned_jobs(run, configfile=config)
-    assert jobs["extract_features"] == 70 and jobs["collect_features"] == 2
+    assert jobs["extract_features"] == 2 and jobs["collect_features"] == 2
     assert not {"simulate_batch", "merge_simulated_labels", "cells_sheet"} & set(jobs)
 
 

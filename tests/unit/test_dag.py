@@ -28,6 +28,25 @@ def test_every_cell_belongs_to_exactly_one_batch(config):
     assert batches == [(f"results/raw/simulated/mouse/batch{b:03d}",) for b in range(8) for _ in range(5)]
 
 
+def test_extraction_batches_are_the_simulation_batches_or_sheet_chunks(config):
+    c = _config(config)
+    files = dag.nwb_files(c, "mouse")
+    batches = dag.extraction_batches(c, files)
+    assert list(batches) == dag.batches(c, "mouse")  # one extraction job per simulation batch
+    for batch, cells in batches.items():  # ... reading exactly that batch's folder
+        assert {files[cell].inputs for cell in cells} == {(f"results/raw/simulated/mouse/batch{batch}",)}
+    records = dag.cell_records("mouse", batches)
+    assert [r.rsplit("/", 1)[1][:-5] for r in records] == list(files)  # every cell once, in cell order
+    assert records[5] == f"results/features/mouse/cells/batch001/{list(files)[5]}.json"
+    local = {**c, "source": "local", "features": {**c["features"], "batch_size": 3}}
+    sheet = {f"cell{i}": dag.NWBFile(f"f{i}.nwb", f"f{i}.nwb", (f"f{i}.nwb",)) for i in range(7)}
+    chunks = dag.extraction_batches(local, sheet)
+    assert chunks == {"000": ["cell0", "cell1", "cell2"], "001": ["cell3", "cell4", "cell5"], "002": ["cell6"]}
+    assert dag.extraction_batches(local, {}) == {}
+    assert dag.file_inputs([files[c] for c in batches["001"]]) == ["results/raw/simulated/mouse/batch001"]
+    assert "batch_size" not in dag.extraction_settings(local)  # regrouping cells is not a new extraction setting
+
+
 def test_nwb_paths_use_the_dandi_asset_layout(config):
     c = _config(config)
     cell, nwb = list(dag.nwb_files(c, "human").items())[4]

@@ -141,9 +141,29 @@ def asset_params(rows: dict[str, dict[str, AssetRow]], species: str, asset: str)
     return asdict(row)
 
 
-def cell_records(species: str, cells) -> list[str]:
-    """The per-cell extraction records of ``cells`` (ids) of a species."""
-    return [f"results/features/{species}/cells/{cell}.json" for cell in cells]
+def extraction_batches(config: dict, files: dict[str, NWBFile]) -> dict[str, list[str]]:
+    """batch id -> the cell ids one extraction job reads, in the species' cell order: simulated cells by their
+    simulation batch (``simulation.batch_size``), the archive's and the cell sheet's in chunks of
+    ``features.batch_size`` in the sheet's (listing's) order."""
+    key = ("simulation", "batch_size") if config["source"] == "simulated" else ("features", "batch_size")
+    size = int(config[key[0]][key[1]])
+    cells = list(files)
+    return {f"{b:03d}": cells[b * size : (b + 1) * size] for b in range(-(-len(cells) // size))}
+
+
+def file_inputs(files) -> list[str]:
+    """What provides these NWB files to a job (``NWBFile.inputs``), each path once, in order."""
+    return list(dict.fromkeys(path for f in files for path in f.inputs))
+
+
+def extraction_folder(species: str, batch: str) -> str:
+    """The folder of one extraction batch's per-cell records (its job's output)."""
+    return f"results/features/{species}/cells/batch{batch}"
+
+
+def cell_records(species: str, batches: dict[str, list[str]]) -> list[str]:
+    """The per-cell extraction records of a species, in cell order: ``{cell}.json`` in its batch's folder."""
+    return [f"{extraction_folder(species, b)}/{cell}.json" for b, cells in batches.items() for cell in cells]
 
 
 def dandi_mirror(config: dict, species: str) -> str:
@@ -279,9 +299,12 @@ def config_slice(section: dict, keys=None, without=()) -> dict:
 
 
 def extraction_settings(config: dict) -> dict:
-    """What extraction reads of ``features``: every key but the stimulus table (an input file) and the collection's
-    failure threshold, so a new key there reaches the extraction jobs and the checkpoints (`predict` uses them)."""
-    return config_slice(config["features"], without=("stimulus_codes", "stimulus_map", "max_failed_fraction"))
+    """What extraction reads of ``features``: every key but the stimulus table (an input file), the collection's
+    failure threshold and the batch size (it only groups cells into jobs), so a new key there reaches the
+    extraction jobs and the checkpoints (`predict` uses them)."""
+    return config_slice(
+        config["features"], without=("stimulus_codes", "stimulus_map", "max_failed_fraction", "batch_size")
+    )
 
 
 def bilstm_settings(config: dict, stage: str = "finetune") -> dict:
