@@ -52,3 +52,10 @@ def archive_cohort(tmp_path_factory):
     from archive_cohort import simulate
 
     return simulate(tmp_path_factory.mktemp("archive_cohort"))
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """SLURM tests run last: once they stop their throw-away cluster, SLURM's client tools stay installed with no
+    controller to answer, and the SLURM executor plugin then waits 10 s for `scontrol show config` at every
+    `snakemake` start (its help text asks for MinJobAge), which would slow every later workflow test."""
+    items.sort(key=lambda item: item.get_closest_marker("slurm") is not None)  # stable: the rest keep their order
