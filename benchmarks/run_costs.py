@@ -4,8 +4,8 @@ Usage: .venv/bin/python benchmarks/run_costs.py [RUN_DIR] (default: the working 
 `make tables`). Reads RUN_DIR/results/benchmarks/ (one file per job, written by Snakemake) and prints the stage
 table of the report's provenance section, then the transfer study's total: mouse pretraining, every human
 fine-tuning run, the learning curve and the evaluation of all of them (job wall time summed, i.e. 1-core time);
-then what model selection adds (issue 19): the gradient-boosting baseline (`hgb` jobs of fit_baseline and of the
-learning curve), the selection itself and the deployment of the chosen model.
+then what model selection adds (issue 19): the gradient-boosting baseline (`hgb` jobs of fit_baseline_{mouse,human}
+and of the learning curve; one job per seed over its folds), the selection itself and the chosen model's deployment.
 """
 
 import argparse

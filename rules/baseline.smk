@@ -1,28 +1,50 @@
 # The Gouwens-style baselines (random forest with and without sparse PCA, logistic regression) on the splits.
+#
+# One job per (species, model, seed) fits every fold in turn (the start-up is paid once, not once per fold). Its
+# outputs are an expand over the species' folds, fixed when the rule is defined, and the species may differ in fold
+# count (`splits.{species}`: kfold K folds, holdout 1), so each species has its own rule: fit_baseline_human,
+# and fit_baseline_mouse, the same rule with the mouse folds; each keeps its `{species}` wildcard, constrained
+# to its species (params and runtime follow it: species_folds, species_fold_minutes in rules/common.smk).
 
 
-rule fit_baseline:
+rule fit_baseline_human:
     input:
         features="results/features/{species}/features.tsv",
         splits="results/splits/{species}/seed{seed}.tsv",
         code=script_code("fit_baseline.py"),
     output:
-        predictions="results/baseline/{species}/{model}/seed{seed}/fold{fold}.tsv",
+        predictions=expand(
+            "results/baseline/{{species}}/{{model}}/seed{{seed}}/fold{fold}.tsv",
+            fold=dag.folds(config, "human"),
+        ),
     log:
-        "results/logs/fit_baseline/{species}/{model}/seed{seed}_fold{fold}.log",
+        "results/logs/fit_baseline_{species}/{model}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/fit_baseline/{species}/{model}/seed{seed}_fold{fold}.tsv"
+        "results/benchmarks/fit_baseline_{species}/{model}/seed{seed}.tsv"
+    wildcard_constraints:
+        species="human",
     conda:
         "../envs/sklearn.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=20,
+        runtime=species_fold_minutes,
     params:
         settings=dag.config_slice(config["baseline"], without=["models"]),
+        folds=species_folds,
         fraction=1.0,
     script:
         "../workflow_scripts/fit_baseline.py"
+
+
+use rule fit_baseline_human as fit_baseline_mouse with:
+    output:
+        predictions=expand(
+            "results/baseline/{{species}}/{{model}}/seed{{seed}}/fold{fold}.tsv",
+            fold=dag.folds(config, "mouse"),
+        ),
+    wildcard_constraints:
+        species="mouse",
 
 
 rule evaluate_baseline:

@@ -46,7 +46,6 @@ wildcard_constraints:
     batch=r"\d\d\d+",
     cell=r"[A-Za-z0-9][A-Za-z0-9._-]*" if config["source"] == "local" else r"\d+",
     seed=r"\d+",
-    fold=r"\d+",
     model="|".join(config["baseline"]["models"]),
     kind="features|labels",
     strategy="|".join(config["bilstm"]["strategies"]),
@@ -191,6 +190,16 @@ def min_cells_per_class(wildcards):
 
 def baseline_predictions(wildcards):
     return dag.baseline_predictions(config, wildcards.species, wildcards.model)
+
+
+def species_folds(wildcards):
+    """The folds a baseline job of the species fits (one job per species, model and seed covers them all)."""
+    return dag.folds(config, wildcards.species)
+
+
+def species_fold_minutes(wildcards):
+    """SLURM runtime of a baseline job over the species' folds: 20 minutes per fold."""
+    return 20 * dag.n_folds(config, wildcards.species)
 
 
 def report_data_inputs(wildcards):

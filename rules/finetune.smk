@@ -1,5 +1,6 @@
-# Fine-tuning on human cells, per strategy x seed x fold, and its paired evaluation against scratch and the forest
-# on identical folds (metrics, paired differences, attention; calibration and confusion).
+# Fine-tuning on human cells, per strategy x seed (one job trains every fold in turn: the start-up, imports and data,
+# is paid once per seed instead of once per fold), and its paired evaluation against scratch and the forest on
+# identical folds (metrics, paired differences, attention; calibration and confusion).
 
 
 rule finetune:
@@ -11,23 +12,36 @@ rule finetune:
         checkpoint="results/pretrain/mouse/seed{seed}/checkpoint.pt",
         code=script_code("finetune.py"),
     output:
-        predictions="results/finetune/human/{strategy}/seed{seed}/fold{fold}/predictions.tsv",
-        epochs="results/finetune/human/{strategy}/seed{seed}/fold{fold}/epochs.tsv",
-        metrics="results/finetune/human/{strategy}/seed{seed}/fold{fold}/metrics.json",
-        attention="results/finetune/human/{strategy}/seed{seed}/fold{fold}/attention.tsv",
+        predictions=expand(
+            "results/finetune/human/{{strategy}}/seed{{seed}}/fold{fold}/predictions.tsv",
+            fold=dag.folds(config, "human"),
+        ),
+        epochs=expand(
+            "results/finetune/human/{{strategy}}/seed{{seed}}/fold{fold}/epochs.tsv",
+            fold=dag.folds(config, "human"),
+        ),
+        metrics=expand(
+            "results/finetune/human/{{strategy}}/seed{{seed}}/fold{fold}/metrics.json",
+            fold=dag.folds(config, "human"),
+        ),
+        attention=expand(
+            "results/finetune/human/{{strategy}}/seed{{seed}}/fold{fold}/attention.tsv",
+            fold=dag.folds(config, "human"),
+        ),
     log:
-        "results/logs/finetune/{strategy}/seed{seed}_fold{fold}.log",
+        "results/logs/finetune/{strategy}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/finetune/{strategy}/seed{seed}_fold{fold}.tsv"
+        "results/benchmarks/finetune/{strategy}/seed{seed}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["bilstm"]["threads"]
     resources:
         mem_mb=2000,
-        runtime=20,
+        runtime=20 * dag.n_folds(config, "human"),  # minutes: 20 per fold
         gpu=gpu_request(),
     params:
         settings=dag.bilstm_settings(config),
+        folds=dag.folds(config, "human"),
         fraction=1.0,
         class_map=config["classes"]["cross_species"],
     script:

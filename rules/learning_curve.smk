@@ -1,34 +1,51 @@
 # The learning curve: the same test folds, a stratified fraction of each training fold, for the chosen strategies
 # and human-only baselines; each method paired against the best human-only model at each fraction. Its two
-# training rules reuse finetune and fit_baseline (rules/finetune.smk, rules/baseline.smk, included before this
-# file) with other outputs and the fraction from the path.
+# training rules reuse finetune and fit_baseline_human (rules/finetune.smk, rules/baseline.smk, included before
+# this file) with other outputs and the fraction from the path: one job per (method, fraction, seed) over the folds.
 
 
 use rule finetune as learning_curve_finetune with:
     output:
-        predictions="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/predictions.tsv",
-        epochs="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/epochs.tsv",
-        metrics="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/metrics.json",
-        attention="results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/attention.tsv",
+        predictions=expand(
+            "results/learning_curve/human/{{strategy}}/frac{{fraction}}/seed{{seed}}/fold{fold}/predictions.tsv",
+            fold=dag.folds(config, "human"),
+        ),
+        epochs=expand(
+            "results/learning_curve/human/{{strategy}}/frac{{fraction}}/seed{{seed}}/fold{fold}/epochs.tsv",
+            fold=dag.folds(config, "human"),
+        ),
+        metrics=expand(
+            "results/learning_curve/human/{{strategy}}/frac{{fraction}}/seed{{seed}}/fold{fold}/metrics.json",
+            fold=dag.folds(config, "human"),
+        ),
+        attention=expand(
+            "results/learning_curve/human/{{strategy}}/frac{{fraction}}/seed{{seed}}/fold{fold}/attention.tsv",
+            fold=dag.folds(config, "human"),
+        ),
     log:
-        "results/logs/learning_curve_finetune/{strategy}/frac{fraction}_seed{seed}_fold{fold}.log",
+        "results/logs/learning_curve_finetune/{strategy}/frac{fraction}_seed{seed}.log",
     benchmark:
-        "results/benchmarks/learning_curve_finetune/{strategy}/frac{fraction}_seed{seed}_fold{fold}.tsv"
+        "results/benchmarks/learning_curve_finetune/{strategy}/frac{fraction}_seed{seed}.tsv"
     params:
         settings=dag.bilstm_settings(config),
+        folds=dag.folds(config, "human"),
         fraction=wildcard_fraction,
         class_map=config["classes"]["cross_species"],
 
 
-use rule fit_baseline as learning_curve_forest with:
+use rule fit_baseline_human as learning_curve_forest with:
     output:
-        predictions="results/learning_curve/{species}/{model}/frac{fraction}/seed{seed}/fold{fold}.tsv",
+        predictions=expand(
+            "results/learning_curve/{{species}}/{{model}}/frac{{fraction}}/seed{{seed}}/fold{fold}.tsv",
+            fold=dag.folds(config, "human"),
+        ),
     log:
-        "results/logs/learning_curve_forest/{species}/{model}/frac{fraction}_seed{seed}_fold{fold}.log",
+        "results/logs/learning_curve_forest/{species}/{model}/frac{fraction}_seed{seed}.log",
     benchmark:
-        "results/benchmarks/learning_curve_forest/{species}/{model}/frac{fraction}_seed{seed}_fold{fold}.tsv"
+        "results/benchmarks/learning_curve_forest/{species}/{model}/frac{fraction}_seed{seed}.tsv"
     params:
         settings=dag.config_slice(config["baseline"], without=["models"]),
+        folds=species_folds,
         fraction=wildcard_fraction,
 
 

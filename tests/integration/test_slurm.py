@@ -129,7 +129,7 @@ def test_jobs_ran_as_slurm_jobs(runs: dict, slurm_jobs: pd.DataFrame) -> None:
     assert (slurm_jobs.state == "COMPLETED").all(), slurm_jobs[slurm_jobs.state != "COMPLETED"]
     assert (slurm_jobs.partition == PARTITION).all()  # SBATCH_PARTITION reached sbatch through the profile
     rules = slurm_jobs.comment.str.extract(r"^rule_([a-z_]+?)(?:_wildcards_.*)?$")[0]
-    assert {"simulate_batch", "fit_baseline", "finetune", "report"} <= set(rules)
+    assert {"simulate_batch", "fit_baseline_mouse", "fit_baseline_human", "finetune", "report"} <= set(rules)
     logs = list((runs["slurm"] / ".snakemake/slurm_logs").rglob("*.log"))
     assert {p.stem for p in logs} <= set(slurm_jobs.job_id) and len(logs) == len(slurm_jobs)
 

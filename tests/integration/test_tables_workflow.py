@@ -138,10 +138,11 @@ def test_own_feature_setting_reruns_the_sequence_tables_and_the_models_only(tabl
     edited["bilstm"]["own_features"]["enabled"] = False
     changed.write_text(yaml.safe_dump(edited, sort_keys=False))
     jobs = planned_jobs(work, configfile=changed)
-    assert jobs["sequence_features"] == 1 and jobs["pretrain"] == 1 and jobs["finetune"] == 3 * 3
-    assert not {"fetch_table", "table_features", "align_features", "make_splits", "fit_baseline"} & set(jobs)
+    assert jobs["sequence_features"] == 1 and jobs["pretrain"] == 1 and jobs["finetune"] == 3
+    assert not {"fetch_table", "table_features", "align_features", "make_splits"} & set(jobs)
+    assert not {"fit_baseline_mouse", "fit_baseline_human"} & set(jobs)
     edited["bilstm"]["own_features"]["enabled"] = True
     edited["bilstm"]["standardise"] = "zscore"
     changed.write_text(yaml.safe_dump(edited, sort_keys=False))
     jobs = planned_jobs(work, configfile=changed)
-    assert "sequence_features" not in jobs and jobs["pretrain"] == 1 and jobs["learning_curve_finetune"] == 3
+    assert "sequence_features" not in jobs and jobs["pretrain"] == 1 and jobs["learning_curve_finetune"] == 1

@@ -375,14 +375,14 @@ def test_a_job_killed_mid_training_is_redone_and_gives_identical_metrics(run, tm
     want = {name: (run / target / name).read_text() for name in ("metrics.json", "predictions.tsv")}
     config = ["--configfile", str(ROOT / "config/config.yaml"), str(TINY)]
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work), "--cores", "1"]
-    (work / "results/logs/finetune/joint/seed0_fold0.log").unlink()  # the copy holds the first run's log
+    (work / "results/logs/finetune/joint/seed0.log").unlink()  # the copy holds the first run's log
     process = subprocess.Popen(
         [*command, f"{target}/metrics.json", "--force", *config],
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    log = work / "results/logs/finetune/joint/seed0_fold0.log"  # written once the script has imported torch
+    log = work / "results/logs/finetune/joint/seed0.log"  # written once the script has imported torch
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not log.exists():
         time.sleep(0.02)
@@ -399,8 +399,8 @@ def test_a_job_killed_mid_training_is_redone_and_gives_identical_metrics(run, tm
 def test_finetune_setting_change_reruns_finetuning_and_what_follows_only(run):
     config = changed_config(run, lambda c: c["bilstm"]["finetune"].update(lr=1e-3))
     assert planned_jobs(run, configfile=config) == {
-        "finetune": 5 * 2 * 3,  # strategies x seeds x folds
-        "learning_curve_finetune": 3 * 2 * 3,  # fractions x strategies x folds (learning-curve seed 0)
+        "finetune": 5 * 2,  # strategies x seeds (one job trains the 3 folds)
+        "learning_curve_finetune": 3 * 2,  # fractions x strategies (learning-curve seed 0)
         "evaluate_transfer": 1,
         "evaluate_predictions": 1,
         "evaluate_learning_curve": 1,
@@ -429,10 +429,11 @@ def test_added_seed_runs_only_that_seed_then_aggregation(run):
     config = changed_config(run, lambda c: c["splits"].update(seeds=[0, 1, 2]))
     assert planned_jobs(run, configfile=config) == {
         "make_splits": 2,  # mouse and human, seed 2
-        "fit_baseline": 2 * 4 * 3,  # species x models x folds
+        "fit_baseline_mouse": 4,  # models (one job fits the 3 folds)
+        "fit_baseline_human": 4,
         "evaluate_baseline": 2 * 4,
         "pretrain": 1,
-        "finetune": 5 * 3,
+        "finetune": 5,
         "evaluate_transfer": 1,
         "evaluate_predictions": 1,
         "select_model": 1,
@@ -456,5 +457,6 @@ def test_editing_the_model_module_reruns_training_not_extraction(run):
         module.write_bytes(text)
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert {"pretrain", "finetune", "learning_curve_finetune", "evaluate_transfer", "deploy_human_model"} <= set(jobs)
-    assert not {"simulate_batch", "extract_features", "collect_features", "fit_baseline", "make_splits"} & set(jobs)
-    assert jobs["pretrain"] == 2 and jobs["finetune"] == 30
+    assert not {"simulate_batch", "extract_features", "collect_features", "make_splits"} & set(jobs)
+    assert not {"fit_baseline_mouse", "fit_baseline_human"} & set(jobs)
+    assert jobs["pretrain"] == 2 and jobs["finetune"] == 10

@@ -115,6 +115,7 @@ def test_stage_paths_follow_seeds_folds_and_strategies(config):
     c = copy.deepcopy(config)
     c["splits"].update(seeds=[0, 1], human={"kind": "kfold", "folds": 3, "val_fraction": 0.2, "test_fraction": 0.2})
     c["bilstm"].update(strategies=["scratch", "joint"])
+    assert dag.folds(c, "human") == [0, 1, 2]
     assert dag.runs(c) == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
     files = dag.finetune_files(c, "attention.tsv")
     assert len(files) == 12 and files[0] == "results/finetune/human/scratch/seed0/fold0/attention.tsv"
@@ -125,7 +126,7 @@ def test_stage_paths_follow_seeds_folds_and_strategies(config):
     assert dag.baseline_keys(c)[: len(models)] == [("mouse", m) for m in models]
     assert dag.baseline_files(c, ["confusion"])[0] == f"results/baseline/mouse/{models[0]}/confusion.tsv"
     c["splits"]["human"] = {"kind": "holdout", "val_fraction": 0.2, "test_fraction": 0.2}
-    assert dag.n_folds(c, "human") == 1
+    assert dag.n_folds(c, "human") == 1 and dag.folds(c, "human") == [0] and dag.folds(c, "mouse") == [0, 1, 2, 3, 4]
     c["bilstm"].update(deploy={"strategy": "joint", "seed": None})
     assert dag.deploy_seed(c) == 0
 

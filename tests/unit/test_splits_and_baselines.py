@@ -140,3 +140,15 @@ def test_training_subsample_is_stratified_and_leaves_test_cells_alone():
     assert set(train.subclass) == set(full_train.subclass)
     pd.testing.assert_frame_equal(small[small.role.isin(["val", "test"])], fold[fold.role.isin(["val", "test"])])
     assert subsample_training(fold, 0.25, seed=4).equals(small)
+
+
+def test_fold_runs_give_each_fold_what_a_job_of_its_own_would_see():
+    from patchseq_ml.learn.splits import fold_runs, fold_seed, subsample_training
+
+    splits = make_splits(_cells(400), KFOLD, 3)
+    runs = list(fold_runs(splits, 3, range(5), 0.25))
+    assert [(r.fold, r.seed) for r in runs] == [(k, fold_seed(3, k)) for k in range(5)]
+    for run in runs:
+        alone = subsample_training(splits[splits.fold == run.fold], 0.25, fold_seed(3, run.fold))
+        pd.testing.assert_frame_equal(run.rows, alone)
+    assert [r.rows.equals(splits[splits.fold == r.fold]) for r in fold_runs(splits, 3, [2])] == [True]

@@ -331,11 +331,14 @@ def n_folds(config: dict, species: str) -> int:
     return int(scheme["folds"]) if scheme["kind"] == "kfold" else 1
 
 
+def folds(config: dict, species: str) -> list[int]:
+    """The fold numbers of a species' splits: what one training job covers (one job per seed, not per fold)."""
+    return list(range(n_folds(config, species)))
+
+
 def runs(config: dict, species: str = "human", seeds=None) -> list[tuple[int, int]]:
     """(seed, fold) of every run of a species (``seeds``: the split seeds unless given)."""
-    return [
-        (s, k) for s in (config["splits"]["seeds"] if seeds is None else seeds) for k in range(n_folds(config, species))
-    ]
+    return [(s, k) for s in (config["splits"]["seeds"] if seeds is None else seeds) for k in folds(config, species)]
 
 
 def sequence_file(config: dict, species: str) -> str:

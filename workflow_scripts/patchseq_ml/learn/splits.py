@@ -12,6 +12,9 @@ naming the counts: every training stage needs the splits.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -97,3 +100,21 @@ def subsample_training(fold: pd.DataFrame, fraction: float, seed: int) -> pd.Dat
         keep.extend(rng.choice(group.index.to_numpy(), size=n, replace=False))
     fold.loc[train.index.difference(keep), "role"] = "unused"
     return fold
+
+
+@dataclass(frozen=True)
+class FoldRun:
+    """One (seed, fold) run of a training job: the fold, its seed (``fold_seed``) and its rows of the split table,
+    the training cells subsampled to the job's fraction."""
+
+    fold: int
+    seed: int
+    rows: pd.DataFrame
+
+
+def fold_runs(splits: pd.DataFrame, seed: int, folds: Iterable[int], fraction: float = 1.0) -> Iterator[FoldRun]:
+    """The runs of a training job that covers every fold of one split seed, in fold order; each run is what a job of
+    its own fold would see (the same rows, subsample and seed), so the results do not depend on the grouping."""
+    for fold in folds:
+        run_seed = fold_seed(seed, fold)
+        yield FoldRun(fold, run_seed, subsample_training(splits[splits.fold == fold], fraction, run_seed))
