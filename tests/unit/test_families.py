@@ -14,6 +14,7 @@ from patchseq_ml.ephys.families import (
     _binned,
     _combine,
     _inst_freq_points,
+    _isi_shape,
     block_means,
     family_names,
     family_widths,
@@ -133,3 +134,31 @@ def test_family_arrays_pad_mask_and_refuse_wrong_lengths():
     np.testing.assert_array_equal(arrays["values"][0, 0], [1, 2, 3])
     with pytest.raises(ValueError, match="x: family a has 2 values, config expects 3"):
         family_arrays([{"cell_id": "x", "families": {"a": [1, 2]}}], names, widths)
+
+
+def test_an_isi_without_fast_trough_is_left_out_of_the_isi_shape():
+    """A spike whose V never turned down before the next one (fast trough index -1) starts no ISI trajectory; before
+    the fix its ISI was the empty slice v[-1:b] and the whole family NaN (a simulated cell of the default preset)."""
+    from types import SimpleNamespace
+
+    v = np.zeros(1000)
+    v[200:400], v[600:800] = np.linspace(-60, -40, 200), np.linspace(-50, -40, 200)
+    spikes = SimpleNamespace(
+        count=3,
+        fast_trough_index=np.array([200, -1, 900]),
+        threshold_index=np.array([100, 400, 800]),
+        threshold_v=np.array([-40.0, -40.0, -40.0]),
+    )
+    sweep = SimpleNamespace(amplitude_pa=50.0, spikes=spikes, sweep=SimpleNamespace(response_mv=v))
+    shape = _isi_shape([sweep], {"isi_points": 100, "isi_min_spikes": 3})
+    assert np.isfinite(shape).all()
+    np.testing.assert_allclose(shape, block_means(v[200:400] + 40.0, 100))  # the first ISI alone
+
+
+def test_a_non_finite_vector_is_masked_with_its_reason(monkeypatch, stimulus_table, feature_config):
+    from patchseq_ml.ephys import families
+
+    monkeypatch.setattr(families, "_isi_shape", lambda long, config: np.full(config["isi_points"], np.nan))
+    result = extract_cell(DATA / "golden_pvalb.nwb", "p", stimulus_table, feature_config)
+    assert result.families["isi_shape"] is None and result.families["first_ap_v"] is not None
+    assert [(f.item, f.reason) for f in result.failures if f.level == "vector"] == [("isi_shape", "non_finite_values")]

@@ -241,7 +241,9 @@ def _subthresh_norm(hyper: dict[float, SweepFeatures], config: dict) -> np.ndarr
 
 
 def _isi_shape(long: list[SweepFeatures], config: dict) -> np.ndarray | None:
-    """Mean threshold-aligned ISI trajectory (mV), ``isi_points`` block means per ISI."""
+    """Mean threshold-aligned ISI trajectory (mV), ``isi_points`` block means per ISI; an ISI whose first spike has
+    no fast trough (index -1: V never turned down before the next spike, e.g. on the way into depolarisation
+    block) has no trajectory start and is left out."""
     supra = [s for s in long if s.amplitude_pa > 0 and s.spikes.count > 1]
     if not supra:
         return None
@@ -251,13 +253,23 @@ def _isi_shape(long: list[SweepFeatures], config: dict) -> np.ndarray | None:
     isis = [
         block_means(v[int(a) : int(b)].astype(float) - thr, n)
         for a, b, thr in zip(sp.fast_trough_index[:-1], sp.threshold_index[1:], sp.threshold_v[:-1])
-        if int(b) - int(a) >= n
+        if a >= 0 and int(b) - int(a) >= n
     ]
     return np.mean(isis, axis=0) if isis else None
 
 
 def cell_families(by_type: dict[str, list[SweepFeatures]], config: dict) -> Families:
-    """All families of one cell from its QC-passed sweeps (each ``SweepFeatures`` carrying its ``sweep``)."""
+    """All families of one cell from its QC-passed sweeps (each ``SweepFeatures`` carrying its ``sweep``); a vector
+    with a non-finite value is masked with the reason ``non_finite_values`` (a NaN would poison every model that
+    reads the family: it is a bug to fix, recorded where the report counts it, never fed to training)."""
+    out = _families(by_type, config)
+    for name, vector in out.vectors.items():
+        if vector is not None and not np.isfinite(vector).all():
+            out.vectors[name], out.reasons[name] = None, "non_finite_values"
+    return out
+
+
+def _families(by_type: dict[str, list[SweepFeatures]], config: dict) -> Families:
     long = sorted(by_type["long_square"], key=lambda s: s.amplitude_pa)
     spiking = [s for s in long if s.amplitude_pa > 0 and s.spikes.count > 0]
     rheo = spiking[0] if spiking else None
