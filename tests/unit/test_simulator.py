@@ -7,7 +7,8 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from patchseq_ml.acquire.neuron_model import CellParameters, resting_potential, simulate, true_spike_peaks
+from patchseq_ml.acquire.integrator import simulate
+from patchseq_ml.acquire.neuron_model import CellParameters, resting_potential, true_spike_peaks
 from patchseq_ml.acquire.phenotypes import draw_cohort, draw_subclasses
 from patchseq_ml.acquire.protocol import plan_sweeps
 from patchseq_ml.acquire.simulated_dataset import assign_defects
@@ -180,15 +181,18 @@ def test_slow_high_resistance_modifier_keeps_class_counts_exact():
 
 
 def test_leaky_seal_gives_a_depolarised_drifting_baseline():
-    params = _cell("Sst", 4)
+    """One tight and 8 leaky seals: how much a single 2 s sweep drifts is random (SD of its 100 ms means ~0.2-0.7
+    mV), so the drift is judged on the median leaky lane (> 0.45 mV in every seed tried, the tight lane < 0.25)."""
+    lanes = 9
+    params = _cell("Sst", lanes)
     rest = resting_potential(params)[0]
-    leaky_seal(params, np.array([1, 2, 3]), np.array([-55.0, -55.0, -55.0]), drift=0.3)
+    leaky_seal(params, np.arange(1, lanes), np.full(lanes - 1, -55.0), drift=0.3)
     assert resting_potential(params)[1:] == pytest.approx(-55.0, abs=1.0)
     assert rest < -62
     dt = 0.05
     v, _ = _step(params, 0.0, dt=dt, total_ms=2000.0, seed=3)
-    means = v[int(200 / dt) :].reshape(-1, int(100 / dt), 4).mean(axis=1)  # 100 ms means after 200 ms
+    means = v[int(200 / dt) :].reshape(-1, int(100 / dt), lanes).mean(axis=1)  # 100 ms means after 200 ms
     assert means[:, 0].std() < 0.3  # a tight seal: stable
-    assert (means[:, 1:].std(axis=0) > 0.5).all()  # a leaky seal: drifts within the sweep ...
+    assert np.median(means[:, 1:].std(axis=0)) > 0.4  # a leaky seal: drifts within the sweep ...
     assert np.ptp(means[0, 1:]) > 0.5  # ... and starts elsewhere in every sweep
     assert (means[:, 1:].mean(axis=0) > rest + 6).all() and (means[:, 1:] < -45).all()

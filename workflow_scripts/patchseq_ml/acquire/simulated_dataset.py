@@ -14,7 +14,7 @@ import numpy as np
 from .cell_ids import SPECIES_INDEX, batch_members, cell_ids, nwb_relpath
 from .nwb_writer import write_mies_nwb
 from .phenotypes import draw_cohort, pick_cells
-from .simulator import DEFECTS, SimulatedCell, inject_defects, leaky_seal, simulate_cells
+from .simulator import DEFECTS, SimulatedCell, inject_defects, iter_simulated_cells, leaky_seal
 
 # label vocabularies of the real tables (Allen mouse t-types; Lee, Dalley et al. 2023 revised subclasses)
 HUMAN_LABELS = {"Lamp5": "LAMP5/PAX6/Other", "Pvalb": "PVALB", "Sst": "SST", "Vip": "VIP"}
@@ -67,10 +67,10 @@ def simulate_batch(
     conditions = assign_conditions(cohort_rng, cohort.params, phenotypes.get("recording", {}) or {})
     members = np.array(batch_members(batch, n_cells, int(settings["batch_size"])))
     rng = np.random.default_rng([seed, species_i, int(batch) + 1])
-    cells = simulate_cells(cohort.subclass[members], cohort.params.take(members), settings["protocol"], rng)
+    cells = iter_simulated_cells(cohort.subclass[members], cohort.params.take(members), settings["protocol"], rng)
     ids = cell_ids(species, n_cells)
     labels, truth = [], {}
-    for index, cell in zip(members, cells):
+    for index, cell in zip(members, cells):  # each cell is written and let go before the next one is made
         subject, session, specimen = ids[index]
         cell.modifiers, cell.conditions = list(cohort.modifiers[index]), conditions[index]
         inject_defects(cell, defects[index], rng)

@@ -2,8 +2,10 @@
 
 A cell is drawn from its subclass phenotype (``phenotypes.py``), its long- and short-square thresholds are found by
 noise-free bisection, its sweeps are planned on the Allen protocol (``protocol.py``) and integrated together with
-every other lane of the batch (``neuron_model.py``). Recording defects are then injected at configured rates, the
-way they occur in real archives, and written down in the truth record so that QC can be tested against them.
+every other sweep of the batch (``integrator.py``, the model in ``neuron_model.py``); a ramp ends ``tail_s`` after
+the cell's ``stop_after_spikes``-th upward crossing of -10 mV. Recording defects are then injected at configured
+rates, the way they occur in real archives, and written down in the truth record so that QC can be tested against
+them.
 
 What real cells show is produced by the model's physiology, not pasted in: slow inactivation of Na and Kd channels
 (broader, smaller APs late in strong steps, and depolarisation block), a Ca-like inward current (a slow foot of the
@@ -20,17 +22,20 @@ spikes only while they still rise at >= 20 mV/ms and peak above -30 mV; a slow d
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .neuron_model import CellParameters, resting_potential, simulate
+from .integrator import Kinetics, integrate, standard_normal
+from .neuron_model import CellParameters, resting_potential
 from .nwb_writer import SweepRecord
-from .protocol import SweepPlan, n_samples, offset_trace, plan_sweeps, shape_trace
+from .protocol import n_samples, offset_trace, plan_sweeps, shape_trace
 
 DEFECTS = ("truncated_sweep", "nan_sweep", "bad_baseline", "missing_family", "no_long_square", "unlabeled")
 RECORDING_CONDITIONS = ("unstable_baseline",)
 RECORDING_NOISE_MV = 0.2
+STIMULUS_TYPES = ("long_square", "short_square", "ramp")
 
 
 @dataclass
@@ -61,76 +66,92 @@ def leaky_seal(params: CellParameters, cells: np.ndarray, target_mv: np.ndarray,
 
 
 def find_thresholds(
-    params: CellParameters, protocol: dict, stimulus_type: str, high_pa: float, iterations: int = 8
-) -> np.ndarray:
-    """Smallest amplitude (pA) that evokes a spike, per lane, by noise-free bisection on a coarse time step."""
+    params: CellParameters, protocol: dict, high_pa: dict[str, float], iterations: int = 8
+) -> dict[str, np.ndarray]:
+    """Smallest amplitude (pA) that evokes a spike, per cell and stimulus type (``high_pa``: type -> upper bound),
+    by noise-free bisection on a coarse time step (a seal at its mean conductance), every type in one integration."""
     quiet = params.take(np.arange(params.c_pf.size))
     quiet.noise_pa = np.zeros_like(quiet.noise_pa)
+    quiet.seal_drift = np.zeros_like(quiet.seal_drift)
     rate = 10000.0  # a 0.1 ms step is enough to tell spike from no spike
-    spec = protocol[stimulus_type]
-    window = (spec["onset_s"] - 0.05, spec["onset_s"] + (0.4 if stimulus_type == "long_square" else 0.03))
-    shape = shape_trace(dict(protocol, sampling_rate_hz=rate), stimulus_type)
-    shape = shape[n_samples(window[0], rate) : n_samples(window[1], rate)]
-    low, high = np.zeros(quiet.c_pf.size), np.full(quiet.c_pf.size, high_pa)
-    rng = np.random.default_rng(0)
+    kinetics = Kinetics(quiet, 1000.0 / rate)
+    shapes = []
+    for stimulus_type in high_pa:
+        onset = protocol[stimulus_type]["onset_s"]
+        window = (onset - 0.05, onset + (0.4 if stimulus_type == "long_square" else 0.03))
+        shape = shape_trace(dict(protocol, sampling_rate_hz=rate), stimulus_type)
+        shapes.append(shape[n_samples(window[0], rate) : n_samples(window[1], rate)])
+    n_cells = quiet.c_pf.size
+    cell, kind = np.tile(np.arange(n_cells), len(shapes)), np.repeat(np.arange(len(shapes)), n_cells)
+    low, high = np.zeros(cell.size), np.repeat(np.array(list(high_pa.values()), dtype=float), n_cells)
+    rng = np.random.default_rng(0)  # draws nothing: no noise, no drift
     for _ in range(iterations):
         mid = (low + high) / 2
-        _, spikes = simulate(shape, mid, np.zeros_like(shape), quiet, 1000.0 / rate, rng)
-        fired = np.array([s.size > 0 for s in spikes])
+        traces = integrate(kinetics, cell, shapes, kind, mid, np.zeros(0), rng)
+        fired = np.array([t.spikes_ms.size > 0 for t in traces])
         high = np.where(fired, mid, high)
         low = np.where(fired, low, mid)
-    return high
-
-
-def _run_lanes(
-    protocol: dict,
-    stimulus_type: str,
-    lanes: list[tuple[int, int, SweepPlan]],
-    params: CellParameters,
-    rng: np.random.Generator,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Integrate every lane of one stimulus type; returns (response mV, stimulus pA, spike times s) per lane."""
-    rate = float(protocol["sampling_rate_hz"])
-    shape = shape_trace(protocol, stimulus_type)
-    offset = offset_trace(protocol, shape.size / rate)
-    amplitude = np.array([plan.amplitude_pa for _, _, plan in lanes])
-    lane_params = params.take(np.array([cell for cell, _, _ in lanes]))
-    ramp = protocol["ramp"]
-    stop = dict(stop_after_spikes=ramp["stop_after_spikes"], stop_margin_ms=1000 * ramp["tail_s"])
-    v, spikes = simulate(
-        shape, amplitude, offset, lane_params, 1000.0 / rate, rng, **(stop if stimulus_type == "ramp" else {})
-    )
-    results = []
-    for j in range(len(lanes)):
-        length = v.shape[0]
-        if stimulus_type == "ramp" and spikes[j].size >= ramp["stop_after_spikes"]:
-            length = min(length, int((spikes[j][ramp["stop_after_spikes"] - 1] / 1000 + ramp["tail_s"]) * rate))
-        response = v[:length, j] + rng.normal(0.0, RECORDING_NOISE_MV, length).astype(np.float32)
-        stimulus = (amplitude[j] * shape[:length] + offset[:length]).astype(np.float32)
-        results.append((response, stimulus, spikes[j][spikes[j] < length * 1000 / rate] / 1000.0))
-    return results
+    return {stimulus_type: high[kind == k] for k, stimulus_type in enumerate(high_pa)}
 
 
 def simulate_cells(
     subclass: np.ndarray, params: CellParameters, protocol: dict, rng: np.random.Generator
 ) -> list[SimulatedCell]:
-    """Simulate every cell of a batch (before defects)."""
-    rheobase = find_thresholds(params, protocol, "long_square", high_pa=2000.0)
-    short_threshold = find_thresholds(params, protocol, "short_square", high_pa=8000.0)
-    plans = [plan_sweeps(protocol, rheobase[i], short_threshold[i]) for i in range(subclass.size)]
-    cells = [SimulatedCell(str(subclass[i]), [], {}) for i in range(subclass.size)]
+    """Simulate every cell of a batch (before defects): all sweeps of all cells in one integration."""
+    return list(iter_simulated_cells(subclass, params, protocol, rng))
+
+
+def iter_simulated_cells(
+    subclass: np.ndarray, params: CellParameters, protocol: dict, rng: np.random.Generator
+) -> Iterator[SimulatedCell]:
+    """`simulate_cells`, one cell at a time: a cell's stimuli and recording noise are made when it is taken, so that
+    a caller that writes each cell and lets it go reuses their memory (a batch's stimuli are ~0.7 GB)."""
+    thresholds = find_thresholds(params, protocol, {"long_square": 2000.0, "short_square": 8000.0})
+    plans = [
+        plan_sweeps(protocol, thresholds["long_square"][i], thresholds["short_square"][i]) for i in range(subclass.size)
+    ]
+    lanes = [
+        (i, k, plan)
+        for stimulus_type in STIMULUS_TYPES
+        for i, cell_plans in enumerate(plans)
+        for k, plan in enumerate(cell_plans)
+        if plan.stimulus_type == stimulus_type
+    ]
     rate = float(protocol["sampling_rate_hz"])
-    for stimulus_type in ("long_square", "short_square", "ramp"):
-        lanes = [(i, k, p) for i, cell_plans in enumerate(plans) for k, p in enumerate(cell_plans)]
-        lanes = [lane for lane in lanes if lane[2].stimulus_type == stimulus_type]
-        for (i, k, plan), (response, stimulus, spikes) in zip(
-            lanes, _run_lanes(protocol, stimulus_type, lanes, params, rng)
-        ):
-            cells[i].sweeps.append(SweepRecord(k, plan.code, response, stimulus, rate))
-            cells[i].true_spikes_s[k] = spikes.tolist()
-    for cell in cells:
-        cell.sweeps.sort(key=lambda s: s.sweep_number)
-    return cells
+    shapes = [shape_trace(protocol, stimulus_type) for stimulus_type in STIMULUS_TYPES]
+    shared = offset_trace(protocol, max(s.size for s in shapes) / rate)
+    kind = np.array([STIMULUS_TYPES.index(plan.stimulus_type) for _, _, plan in lanes])
+    ramp = protocol["ramp"]
+    traces = integrate(
+        Kinetics(params, 1000.0 / rate),
+        np.array([i for i, _, _ in lanes]),
+        shapes,
+        kind,
+        np.array([plan.amplitude_pa for _, _, plan in lanes]),
+        shared,
+        rng,
+        stops=kind == STIMULUS_TYPES.index("ramp"),
+        stop_after_crossings=int(ramp["stop_after_spikes"]),
+        stop_margin_ms=1000.0 * ramp["tail_s"],
+    )
+    by_cell: list[list[int]] = [[] for _ in range(subclass.size)]
+    for j, (i, _, _) in enumerate(lanes):
+        by_cell[i].append(j)
+    noise = np.empty(max(t.v_mv.size for t in traces), dtype=np.float32)
+    for i, cell_lanes in enumerate(by_cell):
+        cell = SimulatedCell(str(subclass[i]), [], {})
+        for j in sorted(cell_lanes, key=lambda j: lanes[j][1]):
+            _, k, plan = lanes[j]
+            response = traces[j].v_mv  # its lane's own row: the recording noise is added in place
+            n = response.size
+            standard_normal(rng, noise[:n])
+            noise[:n] *= np.float32(RECORDING_NOISE_MV)
+            response += noise[:n]
+            stimulus = (plan.amplitude_pa * shapes[kind[j]][:n] + shared[:n]).astype(np.float32)
+            cell.sweeps.append(SweepRecord(k, plan.code, response, stimulus, rate))
+            cell.true_spikes_s[k] = (traces[j].spikes_ms / 1000.0).tolist()
+            traces[j] = None  # the caller owns the response now
+        yield cell
 
 
 def inject_defects(cell: SimulatedCell, defects: set[str], rng: np.random.Generator) -> None:
