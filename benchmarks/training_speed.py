@@ -44,6 +44,7 @@ def main() -> None:
         "max_epochs": args.epochs,
         "patience": args.epochs,
         "class_weight": "balanced",
+        "calibration": "none",
     }
     model = AttentionBiLSTM(ModelConfig(args.width, args.steps, {"mouse": 5}, hidden=args.hidden))
     times = []

@@ -1,6 +1,6 @@
 # The deployed models: the winner of model selection (what `predict` uses), the BiLSTM of `bilstm.deploy` (the
-# embedding map of both species; `predict --model checkpoint.pt`), the learned embedding, and the subclass the
-# deployed BiLSTM predicts for the cells without a usable label (never trained on).
+# embedding map of both species; `predict --model checkpoint.pt`), the learned embedding, and the subclass of the
+# cells without a usable label (never trained on): human cells by the selected model, mouse cells by the BiLSTM.
 
 
 rule deploy_human_model:
@@ -65,6 +65,7 @@ rule embed_cells:
 rule predict_unlabelled:
     input:
         deployed="results/model/human/checkpoint.pt",
+        selected="results/model/human/selected.joblib",
         human=dag.sequence_file(config, "human"),
         mouse=dag.sequence_file(config, "mouse"),
         human_features="results/features/human/features.tsv",
@@ -81,6 +82,7 @@ rule predict_unlabelled:
     threads: config["bilstm"]["threads"]
     params:
         input_kind=config["bilstm"]["input"],
+        deployed_strategy=config["bilstm"]["deploy"]["strategy"],
     script:
         "../workflow_scripts/predict_unlabelled.py"
 

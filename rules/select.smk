@@ -24,5 +24,9 @@ rule select_model:
         split_seeds=config["splits"]["seeds"],
         forest=dag.FOREST,
         bins=config["report"]["calibration_bins"],
+        calibration={
+            "sklearn": config["baseline"]["calibration"],
+            "bilstm": config["bilstm"]["pretrain"]["calibration"],
+        },
     script:
         "../workflow_scripts/select_model.py"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from patchseq_ml.learn.baselines import build_model, usable_features
+from patchseq_ml.learn.baselines import build_model, fit_model, usable_features
 from patchseq_ml.learn.deployment import labelled_cells, train_deployed_bilstm
 from patchseq_ml.learn.selected_model import save_bundle, sklearn_member, sklearn_proba
 from patchseq_ml.learn.training import checkpoint_payload
@@ -30,7 +30,7 @@ def main(snakemake) -> None:
             pipeline = build_model(source, features, p.baseline, seed=p.seed)
             x, y = table.loc[cells.cell_id, features].astype(float), cells.subclass.to_numpy()
             with threadpool_limits(snakemake.threads):  # OpenMP of gradient boosting: the job's threads only
-                pipeline.fit(x, y)
+                fit_model(pipeline, x, y)
                 members.append(sklearn_member(member["name"], pipeline, features, x, y, p.seed))
                 proba = sklearn_proba(members[-1], x, classes)
             fitted.append(pd.DataFrame(proba, index=cells.cell_id.to_numpy(), columns=classes))
@@ -50,6 +50,7 @@ def main(snakemake) -> None:
         out[f"p_{c}"] = proba[c].to_numpy()
     out.to_csv(snakemake.output.predictions, sep="\t", index=False)
     keys = ("model", "rule", "selection_seeds", "evaluation_seeds", "held_out", "cv", "per_class_f1", "vs_forest")
+    keys += ("calibration",)
     bundle = {
         **{k: selected[k] for k in keys},
         "members": members,

@@ -52,6 +52,7 @@ def main(snakemake) -> None:
             "runs": int(row.eval_runs),
             "ece": float(row.ece),
         },
+        "calibration": p.calibration,  # how the candidates' probabilities were calibrated (inside training folds)
         "per_class_f1": per_class_f1(per_fold, winner, evaluation_seeds),
         "vs_forest": {
             k: (None if pd.isna(row.get(f"vs_{p.forest}_{k}")) else float(row.get(f"vs_{p.forest}_{k}")))

@@ -5,6 +5,7 @@ plus a file that is not NWB. A sheet with a missing file, a duplicate cell id or
 before any job with one line naming the row. And the real ABF recordings of ../shared/data/real, converted by
 neuroconv, through a sheet and a protocol map to their features (skipped without .venv-neuroconv or ../shared)."""
 
+import json
 import os
 import subprocess
 import time
@@ -97,6 +98,11 @@ def test_unlabelled_cells_are_predicted_never_trained_on(local_run, species):
     features = _tsv(run / f"results/features/{species}/features.tsv").set_index("cell_id")
     predicted = _tsv(run / "results/model/unlabelled_predictions.tsv").query(f"species == '{species}'")
     assert set(predicted.cell_id) == {c for c in unlabelled if features.loc[c, "status"] == "ok"} != set()
+    if species == "human":  # the model selection chose (what `predict` uses), not the deployed BiLSTM
+        chosen = json.loads((run / "results/select/human/selected.json").read_text())["model"]
+        assert set(predicted.model) == {chosen}
+    else:
+        assert set(predicted.model) == {"joint BiLSTM, mouse head"}
 
 
 def test_an_unreadable_file_is_a_failed_cell_with_its_reason(local_run):

@@ -438,6 +438,7 @@ def test_added_seed_runs_only_that_seed_then_aggregation(run):
         "evaluate_predictions": 1,
         "select_model": 1,
         "deploy_selected_model": 1,
+        "predict_unlabelled": 1,  # human cells answered by the (re)selected model
         "report": 1,
         "all": 1,
     }

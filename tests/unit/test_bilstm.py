@@ -7,7 +7,16 @@ import torch
 
 from patchseq_ml.learn.model import AttentionBiLSTM, ModelConfig
 from patchseq_ml.learn.sequences import Standardiser, layout_from_patterns, to_sequences
-from patchseq_ml.learn.training import CheckpointError, TaskData, load_checkpoint, save_checkpoint, seed_everything
+from patchseq_ml.learn.training import (
+    CheckpointError,
+    TaskData,
+    fit_temperature,
+    load_checkpoint,
+    predict_proba,
+    save_checkpoint,
+    seed_everything,
+    train,
+)
 from patchseq_ml.learn.transfer import (
     ConfigMismatchError,
     check_architecture,
@@ -27,6 +36,7 @@ OPTIM = {
     "max_epochs": 8,
     "patience": 3,
     "class_weight": "balanced",
+    "calibration": "temperature",
 }
 SETTINGS = {
     "model": {"hidden": 8, "layers": 1, "dropout": 0.1, "pooling": "attention"},
@@ -173,3 +183,46 @@ def test_gradient_reversal_is_the_identity_forward_and_negates_the_gradient():
     torch.testing.assert_close(y, x)
     y.sum().backward()
     torch.testing.assert_close(x.grad, torch.full_like(x, -0.5))
+
+
+def _noisy(task, share=0.3, seed=0):
+    """The task with ``share`` of its labels replaced at random (errors an over-confident head pays for)."""
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(len(task.y)) < share, rng.integers(0, 3, len(task.y)), task.y)
+    return TaskData(task.x, task.mask, y)
+
+
+def test_temperature_scaling_is_fitted_on_validation_cells_and_keeps_every_class(tmp_path):
+    """An over-confident head (logits scaled up) gets T > 1, the validation log-likelihood rises, no predicted class
+    changes, and the temperature travels with the checkpoint."""
+    seed_everything(0)
+    model = AttentionBiLSTM(ModelConfig(2, 3, {"h": 3}, hidden=8))
+    train(model, {"h": _task(seed=1)}, _task(60, seed=2), "h", OPTIM | {"calibration": "none"}, 0, torch.device("cpu"))
+    assert model.temperatures == {}
+    with torch.no_grad():
+        model.heads["h"].weight.mul_(8.0)
+        model.heads["h"].bias.mul_(8.0)
+    val, test = _noisy(_task(300, seed=4)), _noisy(_task(300, seed=3))
+    before = predict_proba(model, test, "h", torch.device("cpu"))
+    t = fit_temperature(model, val, "h", torch.device("cpu"))
+    model.temperatures["h"] = t
+    after = predict_proba(model, test, "h", torch.device("cpu"))
+
+    def nll(p):
+        return -np.log(p[np.arange(len(test.y)), test.y]).mean()
+
+    assert t > 2.0 and nll(after) < nll(before)
+    assert (after.argmax(axis=1) == before.argmax(axis=1)).all() and not np.allclose(after, before)
+    save_checkpoint(tmp_path / "m.pt", model, {})
+    loaded, _ = load_checkpoint(tmp_path / "m.pt")
+    assert loaded.temperatures == {"h": t}
+    np.testing.assert_allclose(predict_proba(loaded, test, "h", torch.device("cpu")), after, rtol=1e-5)
+
+
+def test_training_a_head_refits_its_temperature():
+    seed_everything(0)
+    model = AttentionBiLSTM(ModelConfig(2, 3, {"h": 3, "m": 3}, hidden=8))
+    model.temperatures = {"h": 5.0, "m": 3.0}
+    history = train(model, {"h": _task(seed=1)}, _task(60, seed=2), "h", OPTIM, 0, torch.device("cpu"))
+    assert model.temperatures["m"] == 3.0 and model.temperatures["h"] != 5.0  # m untouched, h refitted
+    assert history[-1]["temperature"] == model.temperatures["h"]

@@ -70,7 +70,7 @@ def predict_cell(path: Path, model, meta: dict, settings: dict, table: StimulusT
     head = meta.get("head") or next(iter(model.config.heads))  # the deployed model has a mouse and a human head
     model.eval()
     with torch.no_grad():
-        proba = torch.softmax(model(x, torch.as_tensor(mask), head), dim=1)[0].numpy()
+        proba = model.probabilities(x, torch.as_tensor(mask), head)[0].numpy()
         _, weights = model.encode(x, torch.as_tensor(mask))
     classes = meta["classes"]
     order = np.argsort(-weights[0].numpy())[:TOP_FAMILIES]

@@ -55,8 +55,8 @@ def predict_encoded(model, x, mask, head: str, classes: list[str], device="cpu")
 
     model.eval()
     with torch.no_grad():
-        logits = model(torch.as_tensor(x).to(device), torch.as_tensor(mask).to(device), head)
-        proba = torch.softmax(logits, dim=1).cpu().numpy()
+        proba = model.probabilities(torch.as_tensor(x).to(device), torch.as_tensor(mask).to(device), head)
+        proba = proba.cpu().numpy()
     frame = pd.DataFrame(proba, columns=[f"p_{c}" for c in classes])
     frame.insert(0, "probability", proba.max(axis=1) if len(proba) else np.zeros(0))
     frame.insert(0, "predicted", [classes[i] for i in proba.argmax(axis=1)] if len(proba) else [])

@@ -46,6 +46,9 @@ class AttentionBiLSTM(nn.Module):
         self.output_norm = nn.LayerNorm(2 * h)
         self.dropout = nn.Dropout(config.dropout)
         self.heads = nn.ModuleDict({name: nn.Linear(2 * h, n) for name, n in config.heads.items()})
+        # per head: the softmax temperature fitted on validation cells after training (training.fit_temperature);
+        # a head without one answers at temperature 1
+        self.temperatures: dict[str, float] = {}
 
     def encoder_parameters(self):
         """Everything but the heads (what transfer shares or freezes)."""
@@ -71,3 +74,8 @@ class AttentionBiLSTM(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor, head: str) -> torch.Tensor:
         embedding, _ = self.encode(x, mask)
         return self.heads[head](self.dropout(embedding))
+
+    def probabilities(self, x: torch.Tensor, mask: torch.Tensor, head: str) -> torch.Tensor:
+        """Class probabilities of ``head``: softmax of the logits divided by the head's fitted temperature (the
+        predicted class is the logits' argmax whatever the temperature)."""
+        return torch.softmax(self(x, mask, head) / self.temperatures.get(head, 1.0), dim=1)

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
 
+from .baselines import fitted_classifier
+
 BUNDLE_FORMAT = "patchseq_ml.selected.v1"
 TOP_FEATURES = 3
 
@@ -30,7 +32,7 @@ def importances(pipeline, x: pd.DataFrame, y: np.ndarray, seed: int) -> tuple[st
     """Global importances of a fitted pipeline's features: the forest's own (impurity, sums to 1), else the mean
     rise of the log-loss when a feature is permuted (training cells, 3 repeats; the log-loss, not the accuracy,
     which a model that fits its training cells perfectly keeps whatever one feature does)."""
-    last = pipeline[-1]
+    last = fitted_classifier(pipeline)
     if hasattr(last, "feature_importances_"):
         return "forest impurity importance", dict(zip(x.columns, map(float, last.feature_importances_)))
     result = permutation_importance(pipeline, x, y, scoring="neg_log_loss", n_repeats=3, random_state=seed, n_jobs=1)
@@ -79,6 +81,29 @@ def sklearn_proba(member: dict, features: pd.DataFrame, classes: list[str]) -> n
     return proba[:, order]
 
 
+def bundle_probabilities(bundle: dict, features: pd.DataFrame, sequences=None, device="cpu") -> np.ndarray:
+    """Class probabilities (columns in ``bundle["classes"]`` order) of the bundle's model for the cells of
+    ``features`` (rows indexed by cell id, named feature columns): the mean over its members, as in selection.
+    ``sequences``: the run's sequence source of these cells (``sequence_sources.open_source``), needed only when a
+    member is a BiLSTM (encoded with the standardisation stored in its checkpoint)."""
+    from .deployment import predict_encoded, scaler_from_dict
+    from .training import model_from_payload
+
+    classes, ids, probas = bundle["classes"], features.index.astype(str).tolist(), []
+    for member in bundle["members"]:
+        if member["kind"] == "sklearn":
+            probas.append(sklearn_proba(member, features, classes))
+            continue
+        if sequences is None:
+            raise ValueError(f"member {member['name']} is a BiLSTM: its cells' sequences are needed")
+        model, meta = model_from_payload(member["checkpoint"])
+        model.to(device)
+        x, mask = sequences.encode(ids, scaler_from_dict(meta["layout"]["kind"], meta["scaler"]))
+        frame = predict_encoded(model, x, mask, "human", meta["classes"], device)
+        probas.append(frame[[f"p_{c}" for c in classes]].to_numpy(float))
+    return np.mean(probas, axis=0)
+
+
 def top_importances(bundle: dict, n: int = TOP_FEATURES) -> tuple[str, list[dict]] | None:
     """The ``n`` most important features of the bundle's first scikit-learn member (a forest if it has one)."""
     members = [m for m in bundle["members"] if m["kind"] == "sklearn"]
@@ -90,12 +115,32 @@ def top_importances(bundle: dict, n: int = TOP_FEATURES) -> tuple[str, list[dict
 
 
 def describe(bundle: dict) -> str:
-    """One line: which model answers and its cross-validated macro-F1."""
+    """One line: which model answers, its cross-validated macro-F1 and how its probabilities are calibrated."""
     cv = bundle["cv"]
     members = " + ".join(m["name"] for m in bundle["members"])
     what = bundle["model"] if members == bundle["model"] else f"{bundle['model']} ({members})"
     seeds = "held-out evaluation seeds" if bundle["held_out"] else "the selection seeds (no held-out seed)"
+    kinds = dict.fromkeys(m["kind"] for m in bundle["members"])
+    averaged = " (the mean of the members)" if len(bundle["members"]) > 1 else ""
     return (
         f"model: {what}, chosen by {bundle['rule']}; cross-validated human macro-F1 {cv['macro_f1']:.3f} "
-        f"(95 % CI {cv['ci'][0]:.3f}-{cv['ci'][1]:.3f}, {cv['runs']} runs on {seeds} {bundle['evaluation_seeds']})"
+        f"(95 % CI {cv['ci'][0]:.3f}-{cv['ci'][1]:.3f}, {cv['runs']} runs on {seeds} {bundle['evaluation_seeds']}); "
+        f"probabilities: {calibration_words(bundle.get('calibration', {}), kinds)}{averaged}, ECE {cv['ece']:.3f}"
+    )
+
+
+KIND_WORDS = {"sklearn": "scikit-learn", "bilstm": "BiLSTM"}
+CALIBRATION_WORDS = {
+    ("sklearn", "temperature"): "temperature-scaled on inner folds of each training set",
+    ("sklearn", "sigmoid"): "sigmoid-calibrated per class on inner folds of each training set",
+    ("sklearn", "isotonic"): "isotonic-calibrated per class on inner folds of each training set",
+    ("bilstm", "temperature"): "temperature-scaled on the validation cells",
+}
+
+
+def calibration_words(calibration: dict, kinds) -> str:
+    """How the probabilities of each member kind in ``kinds`` are calibrated, in words (``calibration``: the
+    method per kind, as selection recorded it)."""
+    return "; ".join(
+        f"{KIND_WORDS[k]} {CALIBRATION_WORDS.get((k, calibration.get(k, 'none')), 'uncalibrated')}" for k in kinds
     )

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax
 from sklearn.metrics import f1_score
 from torch import nn
 
@@ -67,7 +69,27 @@ def predict_proba(model: AttentionBiLSTM, data: TaskData, head: str, device: tor
     model.eval()
     x, mask, _ = data.tensors(device)
     with torch.no_grad():
-        return torch.softmax(model(x, mask, head), dim=1).cpu().numpy()
+        return model.probabilities(x, mask, head).cpu().numpy()
+
+
+TEMPERATURE_RANGE = (0.05, 20.0)
+
+
+def fit_temperature(model: AttentionBiLSTM, data: TaskData, head: str, device: torch.device) -> float:
+    """Temperature scaling (Guo et al. 2017): the T > 0 that minimises the negative log-likelihood of softmax(logits
+    / T) on ``data`` (the validation cells), by bounded search over log T in ``TEMPERATURE_RANGE``. One scale for
+    all classes, so no prediction changes class."""
+    model.eval()
+    x, mask, _ = data.tensors(device)
+    with torch.no_grad():
+        logits = model(x, mask, head).double().cpu().numpy()
+    rows = np.arange(len(data.y))
+
+    def nll(log_t: float) -> float:
+        return float(-log_softmax(logits / np.exp(log_t), axis=1)[rows, data.y].mean())
+
+    low, high = np.log(TEMPERATURE_RANGE)
+    return float(np.exp(minimize_scalar(nll, bounds=(low, high), method="bounded").x))
 
 
 def macro_f1(model: AttentionBiLSTM, data: TaskData, head: str, device: torch.device) -> float:
@@ -92,7 +114,9 @@ def train(
     ``val_head`` and restore the best weights. ``optim``: lr, weight_decay, clip, batch_size, max_epochs, patience,
     class_weight. The encoder is frozen for the first ``frozen_epochs`` epochs (always, with ``freeze_encoder``).
     ``alignment``: a function of the batch's pooled embeddings per task (dict) giving a loss added to the step's
-    (species alignment: transfer.py). Returns one row of metrics per epoch."""
+    (species alignment: transfer.py). With ``optim["calibration"] == "temperature"`` the ``val_head``'s softmax
+    temperature is then fitted on the validation cells (``fit_temperature``). Returns one row of metrics per
+    epoch."""
     model.to(device)
     loss_weights = loss_weights or dict.fromkeys(tasks, 1.0)
     opt = torch.optim.AdamW(model.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
@@ -143,6 +167,10 @@ def train(
     model.load_state_dict(best)
     for p in model.parameters():
         p.requires_grad_(True)
+    for name in {*tasks, val_head}:  # a head trained here loses any temperature fitted before
+        model.temperatures.pop(name, None)
+    if optim["calibration"] == "temperature":
+        model.temperatures[val_head] = fit_temperature(model, val, val_head, device)
     history.append(
         {
             "epoch": best_epoch,
@@ -150,6 +178,7 @@ def train(
             "val_macro_f1": best_score,
             "encoder_frozen": False,
             "restored_best": True,
+            "temperature": model.temperatures.get(val_head, 1.0),
         }
     )
     return history
@@ -184,6 +213,7 @@ def checkpoint_payload(model: AttentionBiLSTM, metadata: dict) -> dict:
         "format": CHECKPOINT_FORMAT,
         "model_config": model.config.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "temperatures": dict(model.temperatures),
         "metadata": metadata,
     }
 
@@ -192,4 +222,5 @@ def model_from_payload(payload: dict) -> tuple[AttentionBiLSTM, dict]:
     """The network and metadata of a checkpoint payload (a file's, or one stored inside a selected-model bundle)."""
     model = AttentionBiLSTM(ModelConfig(**payload["model_config"]))
     model.load_state_dict(payload["state_dict"])
+    model.temperatures = dict(payload.get("temperatures", {}))
     return model, payload["metadata"]

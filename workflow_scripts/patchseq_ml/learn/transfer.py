@@ -110,6 +110,7 @@ def with_new_head(model: AttentionBiLSTM, name: str, n_classes: int, seed: int) 
     state = new.state_dict()
     state.update({k: v for k, v in model.state_dict().items() if k in state})
     new.load_state_dict(state)
+    new.temperatures = dict(model.temperatures)
     return new
 
 

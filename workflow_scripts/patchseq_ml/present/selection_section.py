@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..learn.selected_model import KIND_WORDS, calibration_words
 from . import html
 
 ALPHA = 0.05
@@ -99,7 +100,9 @@ def opening(selected: dict, candidates: pd.DataFrame, lc_paired: pd.DataFrame, h
             "Model selection: every candidate on identical folds. selection_*: the selection seeds (the best mean, "
             "each candidate's paired difference to it with its bootstrap CI; tied = the CI reaches 0; of the tied "
             "the simplest wins); eval_*: the evaluation seeds, which took no part in the choice; vs_forest_*: paired "
-            "against the forest there; ECE: expected calibration error of the top-label probability.",
+            "against the forest there; ECE: expected calibration error of the top-label probability. "
+            + f"Probabilities: {calibration_words(selected.get('calibration', {}), KIND_WORDS)}; an ensemble "
+            "averages its members'.",
             "note",
         ),
         html.table(shown, "{:.3g}"),
