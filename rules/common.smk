@@ -192,6 +192,11 @@ def baseline_predictions(wildcards):
     return dag.baseline_predictions(config, wildcards.species, wildcards.model)
 
 
+def fold_outputs(pattern, species="human"):
+    """``pattern`` at each fold of the species (its other wildcards kept): the outputs of one job over the folds."""
+    return expand(pattern, fold=dag.folds(config, species), allow_missing=True)
+
+
 def species_folds(wildcards):
     """The folds a baseline job of the species fits (one job per species, model and seed covers them all)."""
     return dag.folds(config, wildcards.species)
