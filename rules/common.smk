@@ -1,5 +1,5 @@
-# Config validation, wildcard constraints, each cell's NWB file, and the input functions of the stages; the paths
-# and config slices themselves are built in workflow_scripts/patchseq_ml/dag.py (unit-tested).
+# Config validation, wildcard constraints, each cell's NWB file, and the input functions of the stages; the cells'
+# files and batches are built in workflow_scripts/patchseq_ml/dag_cells.py, the paths and config slices in dag.py.
 import os
 import sys
 
@@ -7,27 +7,27 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
-from patchseq_ml import dag  # noqa: E402
+from patchseq_ml import dag, dag_cells  # noqa: E402
 from patchseq_ml.acquire import dandi_assets, local_sheet  # noqa: E402
 from patchseq_ml.learn import split_sizes  # noqa: E402
 
 validate(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
 
-SPECIES = list(dag.SPECIES)
+SPECIES = list(dag_cells.SPECIES)
 try:
     dag.check_config(config)
 except ValueError as error:
     raise WorkflowError(str(error)) from None
 
 
-# Each cell's NWB file (species -> cell id -> dag.NWBFile: the path the cell sheet records, where a job reads it,
-# what provides it): simulated cells, the assets of source: dandi (from the cached listing or the archive), or the
+# Each cell's NWB file (species -> cell id -> dag_cells.NWBFile: the path the cell sheet records, where a job reads
+# it, what provides it): simulated cells, the assets of source: dandi (from the cached listing or the archive), or the
 # files of the cell sheet of source: local (checked here: a bad sheet stops the run before any job).
 try:
-    ROWS = dag.source_rows(
+    ROWS = dag_cells.source_rows(
         config, os.path.join(workflow.basedir, "config/schema/cell_sheet.schema.yaml")
     )
-    NWB_FILES = {s: dag.nwb_files(config, s, ROWS.get(s)) for s in SPECIES}
+    NWB_FILES = {s: dag_cells.nwb_files(config, s, ROWS.get(s)) for s in SPECIES}
 except (
     dandi_assets.ArchiveUnreachable,
     dandi_assets.AssetPathError,
@@ -35,9 +35,11 @@ except (
     local_sheet.SheetError,
 ) as error:
     raise WorkflowError(str(error)) from None
-ASSET_ROWS = dag.rows_by_path(ROWS) if config["source"] == "dandi" else {}
+ASSET_ROWS = dag_cells.rows_by_path(ROWS) if config["source"] == "dandi" else {}
 # Cells of each extraction job (species -> batch id -> cell ids): simulation batches, or sheet-order chunks.
-EXTRACTION_BATCHES = {s: dag.extraction_batches(config, NWB_FILES[s]) for s in SPECIES}
+EXTRACTION_BATCHES = {
+    s: dag_cells.extraction_batches(config, NWB_FILES[s]) for s in SPECIES
+}
 DEPLOY_SEED = dag.deploy_seed(config)
 
 
@@ -79,25 +81,25 @@ def is_nwb_source():
 
 
 def species_cell_count(wildcards):
-    return dag.n_cells(config, wildcards.species)
+    return dag_cells.n_cells(config, wildcards.species)
 
 
 def batch_labels(wildcards):
-    return dag.simulated_batch_files(config, wildcards.species, "labels")
+    return dag_cells.simulated_batch_files(config, wildcards.species, "labels")
 
 
 def batch_truths(wildcards):
-    return dag.simulated_batch_files(config, wildcards.species, "truth")
+    return dag_cells.simulated_batch_files(config, wildcards.species, "truth")
 
 
 def species_label_file(wildcards):
-    return dag.label_file(config, wildcards.species)
+    return dag_cells.label_file(config, wildcards.species)
 
 
 def species_sheet_rows(wildcards):
     """The species' rows of the local cell sheet (cell_id, path, label; plain values: stable params); [] otherwise."""
     return (
-        dag.sheet_params(ROWS.get(wildcards.species, []))
+        dag_cells.sheet_params(ROWS.get(wildcards.species, []))
         if config["source"] == "local"
         else []
     )
@@ -115,7 +117,7 @@ def species_nwb_sources(wildcards):
 
 def species_nwb_inputs(wildcards):
     """What provides a species' NWB files: simulation batch folders, downloaded or mirror files (none streamed)."""
-    return dag.file_inputs(NWB_FILES[wildcards.species].values())
+    return dag_cells.file_inputs(NWB_FILES[wildcards.species].values())
 
 
 def batch_files(wildcards):
@@ -130,7 +132,7 @@ def batch_cells(wildcards):
 
 
 def batch_nwb_inputs(wildcards):
-    return dag.file_inputs(batch_files(wildcards).values())
+    return dag_cells.file_inputs(batch_files(wildcards).values())
 
 
 def batch_stream_slots(wildcards):
@@ -140,26 +142,28 @@ def batch_stream_slots(wildcards):
 
 def species_extraction_folders(wildcards):
     return [
-        dag.extraction_folder(wildcards.species, batch)
+        dag_cells.extraction_folder(wildcards.species, batch)
         for batch in EXTRACTION_BATCHES[wildcards.species]
     ]
 
 
 def species_cell_records(wildcards):
-    return dag.cell_records(wildcards.species, EXTRACTION_BATCHES[wildcards.species])
+    return dag_cells.cell_records(
+        wildcards.species, EXTRACTION_BATCHES[wildcards.species]
+    )
 
 
 def asset_row(wildcards):
     """The listing row of the asset a download job fetches (plain values: stable params)."""
-    return dag.asset_params(ASSET_ROWS, wildcards.species, wildcards.asset)
+    return dag_cells.asset_params(ASSET_ROWS, wildcards.species, wildcards.asset)
 
 
 def dandi_api_url(wildcards):
-    return dag.dandi_api_url(config, wildcards.species)
+    return dag_cells.dandi_api_url(config, wildcards.species)
 
 
 def dandi_mirror(wildcards):
-    return dag.dandi_mirror(config, wildcards.species)
+    return dag_cells.dandi_mirror(config, wildcards.species)
 
 
 def label_table_spec(wildcards):
