@@ -33,7 +33,7 @@ rule finetune:
     threads: config["bilstm"]["threads"]
     resources:
         mem_mb=2000,
-        runtime=20 * dag.n_folds(config, "human"),  # minutes: 20 per fold
+        runtime=dag.fold_minutes(config, "human"),
         gpu=gpu_request(),
     params:
         settings=dag.bilstm_settings(config),

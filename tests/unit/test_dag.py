@@ -37,6 +37,7 @@ def test_stage_paths_follow_seeds_folds_and_strategies(config):
     assert dag.baseline_files(c, ["confusion"])[0] == f"results/baseline/mouse/{models[0]}/confusion.tsv"
     c["splits"]["human"] = {"kind": "holdout", "val_fraction": 0.2, "test_fraction": 0.2}
     assert dag.n_folds(c, "human") == 1 and dag.folds(c, "human") == [0] and dag.folds(c, "mouse") == [0, 1, 2, 3, 4]
+    assert dag.fold_minutes(c, "human") == 20 and dag.fold_minutes(c, "mouse") == 100  # 20 minutes per fold
     c["bilstm"].update(deploy={"strategy": "joint", "seed": None})
     assert dag.deploy_seed(c) == 0
 
@@ -164,6 +165,14 @@ def test_contradicting_settings_are_refused_in_one_line(config):
     with pytest.raises(ValueError, match=r"selection.baselines: \['svm'\] not in baseline.models"):
         dag.check_config(untrained)
     dag.check_config(config)
+
+
+def test_stimulus_map_is_an_input_only_when_set(config):
+    c = copy.deepcopy(config)
+    c["features"]["stimulus_map"] = "my_map.tsv"
+    assert dag.stimulus_map(c) == ["my_map.tsv"]
+    c["features"]["stimulus_map"] = None
+    assert dag.stimulus_map(c) == []
 
 
 def test_resolved_spec_resolves_a_relative_path_against_the_repository():

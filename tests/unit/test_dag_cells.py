@@ -7,6 +7,7 @@ import pytest
 from patchseq_ml import dag_cells
 from patchseq_ml.acquire.cell_sheet import parse_asset_name
 from patchseq_ml.acquire.dandi_assets import AssetRow, ListingError
+from patchseq_ml.acquire.local_sheet import SheetError, SheetRow
 
 
 def _config(config, preset="tiny", batch_size=5):
@@ -46,6 +47,20 @@ def test_extraction_batches_are_the_simulation_batches_or_sheet_chunks(config):
     assert chunks == {"000": ["cell0", "cell1", "cell2"], "001": ["cell3", "cell4", "cell5"], "002": ["cell6"]}
     assert dag_cells.extraction_batches(local, {}) == {}
     assert dag_cells.file_inputs([files[c] for c in batches["001"]]) == ["results/raw/simulated/mouse/batch001"]
+    assert dag_cells.extraction_folders("mouse", batches)[1] == "results/features/mouse/cells/batch001"
+
+
+def test_an_extraction_job_reads_its_batch_and_holds_a_download_slot_only_when_streaming(config):
+    c = _config(config)
+    files = dag_cells.nwb_files(c, "mouse")
+    batches = dag_cells.extraction_batches(c, files)
+    batch = dag_cells.batch_files(files, batches, "001")
+    assert list(batch) == batches["001"] and dag_cells.nwb_paths(batch) == [f.path for f in batch.values()]
+    assert dag_cells.cell_locations(batch)[0] == [batches["001"][0], files[batches["001"][0]].location]
+    assert dag_cells.stream_slots(batch.values()) == 0
+    streamed = dag_cells.dandi_file(_dandi(), "mouse", DANDI_ROW)
+    assert dag_cells.stream_slots([*batch.values(), streamed]) == 1
+    assert dag_cells.nwb_locations({"11": streamed}) == ["http://a.test/api/assets/abc123/download/"]
 
 
 def test_nwb_paths_use_the_dandi_asset_layout(config):
@@ -105,3 +120,13 @@ def test_asset_params_are_the_listing_row():
     assert dag_cells.asset_params(rows, "mouse", row.path)["asset_id"] == "id-1"
     with pytest.raises(ValueError, match="not in the human asset listing"):
         dag_cells.asset_params(rows, "human", row.path)
+
+
+def test_sheet_params_are_the_local_sheet_rows_and_empty_for_other_sources():
+    sheet_row = SheetRow(line=2, cell_id="h1", species="human", path="a.nwb", label="PVALB")
+    rows = {"human": [sheet_row]}
+    expected = [{"cell_id": "h1", "path": "a.nwb", "label": "PVALB"}]
+    assert dag_cells.species_sheet_params({"source": "local"}, rows, "human") == expected
+    assert dag_cells.species_sheet_params({"source": "local"}, rows, "mouse") == []
+    assert dag_cells.species_sheet_params({"source": "dandi"}, {"human": [DANDI_ROW]}, "human") == []
+    assert ListingError in dag_cells.SOURCE_ERRORS and SheetError in dag_cells.SOURCE_ERRORS

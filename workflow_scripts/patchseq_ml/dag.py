@@ -34,6 +34,12 @@ def feature_sources(config: dict) -> dict[str, str]:
     return {s: ("nwb" if config["source"] != "tables" else s) for s in SPECIES}
 
 
+def stimulus_map(config: dict) -> list[str]:
+    """The user's stimulus map (``features.stimulus_map``, relative to the run folder) as a list of 0 or 1 paths."""
+    path = config["features"].get("stimulus_map")
+    return [path] if path else []
+
+
 def resolved_spec(spec: dict, basedir: str) -> dict:
     """A table's config with its local ``path`` resolved against ``basedir`` (the repository; works with
     --directory)."""
@@ -82,6 +88,11 @@ FOREST = "forest"  # its name in their tables
 def n_folds(config: dict, species: str) -> int:
     scheme = config["splits"][species]
     return int(scheme["folds"]) if scheme["kind"] == "kfold" else 1
+
+
+def fold_minutes(config: dict, species: str) -> int:
+    """SLURM runtime of a job over the species' folds (one training job per seed): 20 minutes per fold."""
+    return 20 * n_folds(config, species)
 
 
 def folds(config: dict, species: str) -> list[int]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from .acquire.cell_ids import batch_ids, cell_ids, nwb_relpath
 from .acquire.dandi_assets import (
     ArchiveUnreachable,
+    AssetPathError,
     AssetRow,
     ListingError,
     check_reachable,
@@ -27,6 +28,8 @@ from .acquire.local_sheet import SheetError, SheetRow, read_sheet
 SPECIES = ("mouse", "human")
 RAW_SIMULATED = "results/raw/simulated"
 RAW_DANDI = "results/raw/dandi"
+# What a bad source raises while the DAG is built (a listing, the archive, the cell sheet): one line each.
+SOURCE_ERRORS = (ArchiveUnreachable, AssetPathError, ListingError, SheetError)
 
 
 def n_cells(config: dict, species: str) -> int:
@@ -136,14 +139,46 @@ def extraction_batches(config: dict, files: dict[str, NWBFile]) -> dict[str, lis
     return {f"{b:03d}": cells[b * size : (b + 1) * size] for b in range(-(-len(cells) // size))}
 
 
+def nwb_paths(files: dict[str, NWBFile]) -> list[str]:
+    """The cells' NWB files in the archive layout (what the cell sheet takes the cell ids from), in cell order."""
+    return [f.path for f in files.values()]
+
+
+def nwb_locations(files: dict[str, NWBFile]) -> list[str]:
+    """Where each file of `nwb_paths` is read (a URL when streamed)."""
+    return [f.location for f in files.values()]
+
+
 def file_inputs(files) -> list[str]:
-    """What provides these NWB files to a job (``NWBFile.inputs``), each path once, in order."""
+    """What provides these NWB files to a job (``NWBFile.inputs``: simulation batch folders, downloaded or mirror
+    files; none when streamed), each path once, in order."""
     return list(dict.fromkeys(path for f in files for path in f.inputs))
+
+
+def batch_files(files: dict[str, NWBFile], batches: dict[str, list[str]], batch: str) -> dict[str, NWBFile]:
+    """cell id -> NWB file of each cell of one extraction batch (``batches``: `extraction_batches`), in cell order."""
+    return {cell: files[cell] for cell in batches[batch]}
+
+
+def cell_locations(files: dict[str, NWBFile]) -> list[list[str]]:
+    """[cell id, where its file is read] of each cell (plain values: stable params)."""
+    return [[cell, f.location] for cell, f in files.items()]
+
+
+def stream_slots(files) -> int:
+    """The `downloads` a job reading these NWB files holds: 1 when it streams any from the archive (one at a time),
+    else 0."""
+    return int(any(f.streamed for f in files))
 
 
 def extraction_folder(species: str, batch: str) -> str:
     """The folder of one extraction batch's per-cell records (its job's output)."""
     return f"results/features/{species}/cells/batch{batch}"
+
+
+def extraction_folders(species: str, batches: dict[str, list[str]]) -> list[str]:
+    """The folders of every extraction batch of a species (the outputs of its extraction jobs), in batch order."""
+    return [extraction_folder(species, b) for b in batches]
 
 
 def cell_records(species: str, batches: dict[str, list[str]]) -> list[str]:
@@ -160,6 +195,11 @@ def dandi_mirror(config: dict, species: str) -> str:
 def sheet_params(rows: list[SheetRow]) -> list[dict]:
     """Sheet rows as plain values (cell_id, path, label) for a rule's params (stable across parses)."""
     return [{"cell_id": r.cell_id, "path": r.path, "label": r.label} for r in rows]
+
+
+def species_sheet_params(config: dict, rows: dict[str, list], species: str) -> list[dict]:
+    """The species' rows of the local cell sheet (``rows``: `source_rows`) as `sheet_params`; [] for other sources."""
+    return sheet_params(rows.get(species, [])) if config["source"] == "local" else []
 
 
 def local_rows(config: dict, validate_row=None) -> dict[str, list[SheetRow]]:
