@@ -20,7 +20,7 @@ from dandi_server import FakeDandiArchive  # noqa: E402
 
 from patchseq_ml.acquire.nwb_reader import open_nwb, read_sweeps  # noqa: E402
 from patchseq_ml.acquire.stimulus_table import StimulusTable  # noqa: E402
-from patchseq_ml.dag import dandi_content_url  # noqa: E402
+from patchseq_ml.dag_cells import dandi_content_url  # noqa: E402
 
 REPEATS = 3
 

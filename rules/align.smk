@@ -17,7 +17,7 @@ rule align_features:
     conda:
         "../envs/sklearn.yaml"
     params:
-        sources=feature_sources(),
+        sources=dag.feature_sources(config),
         max_missing=config["baseline"]["max_missing"],
     script:
         "../workflow_scripts/align_features.py"
@@ -41,7 +41,7 @@ rule sequence_features:
     conda:
         "../envs/sklearn.yaml"
     params:
-        sources=feature_sources(),
+        sources=dag.feature_sources(config),
         own=dag.config_slice(config["bilstm"]["own_features"], without=["families"]),
     script:
         "../workflow_scripts/sequence_features.py"

@@ -1,7 +1,7 @@
 # The Gouwens-style baselines (random forest with and without sparse PCA, logistic regression) on the splits.
 #
 # One job per (species, model, seed) fits every fold in turn (the start-up is paid once, not once per fold). Its
-# outputs are an expand over the species' folds, fixed when the rule is defined, and the species may differ in fold
+# outputs are the species' folds (fold_outputs), fixed when the rule is defined, and the species may differ in fold
 # count (`splits.{species}`: kfold K folds, holdout 1), so each species has its own rule: fit_baseline_human,
 # and fit_baseline_mouse, the same rule with the mouse folds; each keeps its `{species}` wildcard, constrained
 # to its species (params and runtime follow it: species_folds, species_fold_minutes in rules/common.smk).
@@ -13,9 +13,8 @@ rule fit_baseline_human:
         splits="results/splits/{species}/seed{seed}.tsv",
         code=script_code("fit_baseline.py"),
     output:
-        predictions=expand(
-            "results/baseline/{{species}}/{{model}}/seed{{seed}}/fold{fold}.tsv",
-            fold=dag.folds(config, "human"),
+        predictions=fold_outputs(
+            "results/baseline/{species}/{model}/seed{seed}/fold{fold}.tsv"
         ),
     log:
         "results/logs/fit_baseline_{species}/{model}/seed{seed}.log",
@@ -39,9 +38,8 @@ rule fit_baseline_human:
 
 use rule fit_baseline_human as fit_baseline_mouse with:
     output:
-        predictions=expand(
-            "results/baseline/{{species}}/{{model}}/seed{{seed}}/fold{fold}.tsv",
-            fold=dag.folds(config, "mouse"),
+        predictions=fold_outputs(
+            "results/baseline/{species}/{model}/seed{seed}/fold{fold}.tsv", "mouse"
         ),
     wildcard_constraints:
         species="mouse",

@@ -1,5 +1,5 @@
-# Config validation, wildcard constraints, each cell's NWB file, and the input functions of the stages; the paths
-# and config slices themselves are built in workflow_scripts/patchseq_ml/dag.py (unit-tested).
+# Config validation, wildcard constraints, each cell's NWB file, and the input functions of the stages; the cells'
+# files and batches are built in workflow_scripts/patchseq_ml/dag_cells.py, the paths and config slices in dag.py.
 import os
 import sys
 
@@ -7,37 +7,37 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow_scripts"))
-from patchseq_ml import dag  # noqa: E402
-from patchseq_ml.acquire import dandi_assets, local_sheet  # noqa: E402
+from patchseq_ml import dag, dag_cells  # noqa: E402
 from patchseq_ml.learn import split_sizes  # noqa: E402
 
-validate(config, os.path.join(workflow.basedir, "config/schema/config.schema.yaml"))
 
-SPECIES = list(dag.SPECIES)
+def repo_path(path):
+    """A path from the config or the library, resolved against the repository (works with --directory)."""
+    return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
+
+
+validate(config, repo_path("config/schema/config.schema.yaml"))
+
+SPECIES = list(dag_cells.SPECIES)
 try:
     dag.check_config(config)
 except ValueError as error:
     raise WorkflowError(str(error)) from None
 
 
-# Each cell's NWB file (species -> cell id -> dag.NWBFile: the path the cell sheet records, where a job reads it,
-# what provides it): simulated cells, the assets of source: dandi (from the cached listing or the archive), or the
-# files of the cell sheet of source: local (checked here: a bad sheet stops the run before any job).
+# Each cell's NWB file (species -> cell id -> dag_cells.NWBFile) under the source, and the cells of each extraction
+# job (species -> batch id -> cell ids); a bad asset listing or cell sheet stops the run here, before any job.
 try:
-    ROWS = dag.source_rows(
-        config, os.path.join(workflow.basedir, "config/schema/cell_sheet.schema.yaml")
+    ROWS = dag_cells.source_rows(
+        config, repo_path("config/schema/cell_sheet.schema.yaml")
     )
-    NWB_FILES = {s: dag.nwb_files(config, s, ROWS.get(s)) for s in SPECIES}
-except (
-    dandi_assets.ArchiveUnreachable,
-    dandi_assets.AssetPathError,
-    dandi_assets.ListingError,
-    local_sheet.SheetError,
-) as error:
+    NWB_FILES = {s: dag_cells.nwb_files(config, s, ROWS.get(s)) for s in SPECIES}
+except dag_cells.SOURCE_ERRORS as error:
     raise WorkflowError(str(error)) from None
-ASSET_ROWS = dag.rows_by_path(ROWS) if config["source"] == "dandi" else {}
-# Cells of each extraction job (species -> batch id -> cell ids): simulation batches, or sheet-order chunks.
-EXTRACTION_BATCHES = {s: dag.extraction_batches(config, NWB_FILES[s]) for s in SPECIES}
+ASSET_ROWS = dag_cells.rows_by_path(ROWS) if config["source"] == "dandi" else {}
+EXTRACTION_BATCHES = {
+    s: dag_cells.extraction_batches(config, NWB_FILES[s]) for s in SPECIES
+}
 DEPLOY_SEED = dag.deploy_seed(config)
 
 
@@ -51,17 +51,6 @@ wildcard_constraints:
     strategy="|".join(config["bilstm"]["strategies"]),
     fraction=r"0\.\d+",
     asset=r"sub-[^/]+/sub-[^/]+_icephys\.nwb",
-
-
-def repo_path(path):
-    """A path from the config or the library, resolved against the repository (works with --directory)."""
-    return path if os.path.isabs(path) else os.path.join(workflow.basedir, path)
-
-
-def stimulus_map_input():
-    """The user's stimulus map (``features.stimulus_map``, relative to the run folder) as a list of 0 or 1 paths."""
-    path = config["features"].get("stimulus_map")
-    return [path] if path else []
 
 
 def script_code(script):
@@ -79,99 +68,84 @@ def is_nwb_source():
 
 
 def species_cell_count(wildcards):
-    return dag.n_cells(config, wildcards.species)
+    return dag_cells.n_cells(config, wildcards.species)
 
 
 def batch_labels(wildcards):
-    return dag.simulated_batch_files(config, wildcards.species, "labels")
+    return dag_cells.simulated_batch_files(config, wildcards.species, "labels")
 
 
 def batch_truths(wildcards):
-    return dag.simulated_batch_files(config, wildcards.species, "truth")
+    return dag_cells.simulated_batch_files(config, wildcards.species, "truth")
 
 
 def species_label_file(wildcards):
-    return dag.label_file(config, wildcards.species)
+    return dag_cells.label_file(config, wildcards.species)
 
 
 def species_sheet_rows(wildcards):
-    """The species' rows of the local cell sheet (cell_id, path, label; plain values: stable params); [] otherwise."""
-    return (
-        dag.sheet_params(ROWS.get(wildcards.species, []))
-        if config["source"] == "local"
-        else []
-    )
+    return dag_cells.species_sheet_params(config, ROWS, wildcards.species)
 
 
 def species_nwb_paths(wildcards):
-    """The NWB files of a species in the archive layout (what the cell sheet takes the cell ids from)."""
-    return [f.path for f in NWB_FILES[wildcards.species].values()]
+    return dag_cells.nwb_paths(NWB_FILES[wildcards.species])
 
 
 def species_nwb_sources(wildcards):
-    """Where each file of ``species_nwb_paths`` is read (a URL when streamed)."""
-    return [f.location for f in NWB_FILES[wildcards.species].values()]
+    return dag_cells.nwb_locations(NWB_FILES[wildcards.species])
 
 
 def species_nwb_inputs(wildcards):
-    """What provides a species' NWB files: simulation batch folders, downloaded or mirror files (none streamed)."""
-    return dag.file_inputs(NWB_FILES[wildcards.species].values())
+    return dag_cells.file_inputs(NWB_FILES[wildcards.species].values())
 
 
 def batch_files(wildcards):
-    """cell id -> NWB file of each cell of one extraction batch, in cell order."""
-    files = NWB_FILES[wildcards.species]
-    return {c: files[c] for c in EXTRACTION_BATCHES[wildcards.species][wildcards.batch]}
+    batches = EXTRACTION_BATCHES[wildcards.species]
+    return dag_cells.batch_files(NWB_FILES[wildcards.species], batches, wildcards.batch)
 
 
 def batch_cells(wildcards):
-    """[cell id, where its file is read] of each cell of an extraction batch (plain values: stable params)."""
-    return [[cell, f.location] for cell, f in batch_files(wildcards).items()]
+    return dag_cells.cell_locations(batch_files(wildcards))
 
 
 def batch_nwb_inputs(wildcards):
-    return dag.file_inputs(batch_files(wildcards).values())
+    return dag_cells.file_inputs(batch_files(wildcards).values())
 
 
 def batch_stream_slots(wildcards):
-    """The `downloads` an extraction batch holds: 1 when it streams files from the archive (one at a time), else 0."""
-    return int(any(f.streamed for f in batch_files(wildcards).values()))
+    return dag_cells.stream_slots(batch_files(wildcards).values())
 
 
 def species_extraction_folders(wildcards):
-    return [
-        dag.extraction_folder(wildcards.species, batch)
-        for batch in EXTRACTION_BATCHES[wildcards.species]
-    ]
+    batches = EXTRACTION_BATCHES[wildcards.species]
+    return dag_cells.extraction_folders(wildcards.species, batches)
 
 
 def species_cell_records(wildcards):
-    return dag.cell_records(wildcards.species, EXTRACTION_BATCHES[wildcards.species])
+    batches = EXTRACTION_BATCHES[wildcards.species]
+    return dag_cells.cell_records(wildcards.species, batches)
 
 
 def asset_row(wildcards):
-    """The listing row of the asset a download job fetches (plain values: stable params)."""
-    return dag.asset_params(ASSET_ROWS, wildcards.species, wildcards.asset)
+    return dag_cells.asset_params(ASSET_ROWS, wildcards.species, wildcards.asset)
 
 
 def dandi_api_url(wildcards):
-    return dag.dandi_api_url(config, wildcards.species)
+    return dag_cells.dandi_api_url(config, wildcards.species)
 
 
 def dandi_mirror(wildcards):
-    return dag.dandi_mirror(config, wildcards.species)
+    return dag_cells.dandi_mirror(config, wildcards.species)
 
 
 def label_table_spec(wildcards):
-    return dag.resolved_spec(
-        config["dandi"]["label_tables"][wildcards.species], workflow.basedir
-    )
+    spec = config["dandi"]["label_tables"][wildcards.species]
+    return dag.resolved_spec(spec, workflow.basedir)
 
 
 def table_spec(wildcards):
-    return dag.resolved_spec(
-        config["tables"][wildcards.species][wildcards.kind], workflow.basedir
-    )
+    spec = config["tables"][wildcards.species][wildcards.kind]
+    return dag.resolved_spec(spec, workflow.basedir)
 
 
 def species_config(section, key=None):
@@ -192,14 +166,17 @@ def baseline_predictions(wildcards):
     return dag.baseline_predictions(config, wildcards.species, wildcards.model)
 
 
+def fold_outputs(pattern, species="human"):
+    """``pattern`` at each fold of the species (its other wildcards kept): the outputs of one job over the folds."""
+    return expand(pattern, fold=dag.folds(config, species), allow_missing=True)
+
+
 def species_folds(wildcards):
-    """The folds a baseline job of the species fits (one job per species, model and seed covers them all)."""
     return dag.folds(config, wildcards.species)
 
 
 def species_fold_minutes(wildcards):
-    """SLURM runtime of a baseline job over the species' folds: 20 minutes per fold."""
-    return 20 * dag.n_folds(config, wildcards.species)
+    return dag.fold_minutes(config, wildcards.species)
 
 
 def report_data_inputs(wildcards):
@@ -208,10 +185,6 @@ def report_data_inputs(wildcards):
 
 def report_provenance():
     return dag.report_settings(config, {s: len(NWB_FILES[s]) for s in SPECIES})
-
-
-def feature_sources():
-    return dag.feature_sources(config)
 
 
 def gpu_request():

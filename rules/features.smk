@@ -29,7 +29,7 @@ rule extract_features:
     input:
         nwb=batch_nwb_inputs,
         stimulus_codes=repo_path(config["features"]["stimulus_codes"]),
-        stimulus_map=stimulus_map_input(),
+        stimulus_map=dag.stimulus_map(config),
         code=script_code("extract_features.py"),
     output:
         cells=directory("results/features/{species}/cells/batch{batch}"),

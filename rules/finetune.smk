@@ -12,21 +12,17 @@ rule finetune:
         checkpoint="results/pretrain/mouse/seed{seed}/checkpoint.pt",
         code=script_code("finetune.py"),
     output:
-        predictions=expand(
-            "results/finetune/human/{{strategy}}/seed{{seed}}/fold{fold}/predictions.tsv",
-            fold=dag.folds(config, "human"),
+        predictions=fold_outputs(
+            "results/finetune/human/{strategy}/seed{seed}/fold{fold}/predictions.tsv"
         ),
-        epochs=expand(
-            "results/finetune/human/{{strategy}}/seed{{seed}}/fold{fold}/epochs.tsv",
-            fold=dag.folds(config, "human"),
+        epochs=fold_outputs(
+            "results/finetune/human/{strategy}/seed{seed}/fold{fold}/epochs.tsv"
         ),
-        metrics=expand(
-            "results/finetune/human/{{strategy}}/seed{{seed}}/fold{fold}/metrics.json",
-            fold=dag.folds(config, "human"),
+        metrics=fold_outputs(
+            "results/finetune/human/{strategy}/seed{seed}/fold{fold}/metrics.json"
         ),
-        attention=expand(
-            "results/finetune/human/{{strategy}}/seed{{seed}}/fold{fold}/attention.tsv",
-            fold=dag.folds(config, "human"),
+        attention=fold_outputs(
+            "results/finetune/human/{strategy}/seed{seed}/fold{fold}/attention.tsv"
         ),
     log:
         "results/logs/finetune/{strategy}/seed{seed}.log",
@@ -37,7 +33,7 @@ rule finetune:
     threads: config["bilstm"]["threads"]
     resources:
         mem_mb=2000,
-        runtime=20 * dag.n_folds(config, "human"),  # minutes: 20 per fold
+        runtime=dag.fold_minutes(config, "human"),
         gpu=gpu_request(),
     params:
         settings=dag.bilstm_settings(config),

@@ -6,21 +6,17 @@
 
 use rule finetune as learning_curve_finetune with:
     output:
-        predictions=expand(
-            "results/learning_curve/human/{{strategy}}/frac{{fraction}}/seed{{seed}}/fold{fold}/predictions.tsv",
-            fold=dag.folds(config, "human"),
+        predictions=fold_outputs(
+            "results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/predictions.tsv"
         ),
-        epochs=expand(
-            "results/learning_curve/human/{{strategy}}/frac{{fraction}}/seed{{seed}}/fold{fold}/epochs.tsv",
-            fold=dag.folds(config, "human"),
+        epochs=fold_outputs(
+            "results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/epochs.tsv"
         ),
-        metrics=expand(
-            "results/learning_curve/human/{{strategy}}/frac{{fraction}}/seed{{seed}}/fold{fold}/metrics.json",
-            fold=dag.folds(config, "human"),
+        metrics=fold_outputs(
+            "results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/metrics.json"
         ),
-        attention=expand(
-            "results/learning_curve/human/{{strategy}}/frac{{fraction}}/seed{{seed}}/fold{fold}/attention.tsv",
-            fold=dag.folds(config, "human"),
+        attention=fold_outputs(
+            "results/learning_curve/human/{strategy}/frac{fraction}/seed{seed}/fold{fold}/attention.tsv"
         ),
     log:
         "results/logs/learning_curve_finetune/{strategy}/frac{fraction}_seed{seed}.log",
@@ -35,9 +31,8 @@ use rule finetune as learning_curve_finetune with:
 
 use rule fit_baseline_human as learning_curve_forest with:
     output:
-        predictions=expand(
-            "results/learning_curve/{{species}}/{{model}}/frac{{fraction}}/seed{{seed}}/fold{fold}.tsv",
-            fold=dag.folds(config, "human"),
+        predictions=fold_outputs(
+            "results/learning_curve/{species}/{model}/frac{fraction}/seed{seed}/fold{fold}.tsv"
         ),
     log:
         "results/logs/learning_curve_forest/{species}/{model}/frac{fraction}_seed{seed}.log",

@@ -14,7 +14,7 @@ rule export_example_traces:
         sheet="results/sheets/{species}_cells.tsv",
         nwb=species_nwb_inputs,
         stimulus_codes=repo_path(config["features"]["stimulus_codes"]),
-        stimulus_map=stimulus_map_input(),
+        stimulus_map=dag.stimulus_map(config),
         code=script_code("export_example_traces.py"),
     output:
         traces="results/report/traces/{species}.npz",

@@ -161,3 +161,4 @@ def test_stage_table_sums_jobs_per_rule_in_workflow_order(tmp_path):
     assert table.loc["pretrain", "jobs"] == 2 and table.loc["pretrain", "wall total (s)"] == 30.0
     assert table.loc["pretrain", "peak RSS max (MB)"] == 500.0 and table.loc["pretrain", "CPU total (s)"] == 15.0
     assert table.loc["all stages", "wall total (s)"] == 35.0
+    assert run_costs.stage_costs(str(tmp_path), ["report", "pretrain"]).equals(table)  # the report's call

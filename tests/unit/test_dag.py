@@ -1,106 +1,16 @@
+"""The stage paths, config slices and code inputs of `dag` (where the cells come from: test_dag_cells.py)."""
+
 import copy
 
 import pytest
 
-from patchseq_ml import dag
-from patchseq_ml.acquire.cell_sheet import parse_asset_name
-from patchseq_ml.acquire.dandi_assets import AssetRow, ListingError
-
-
-def _config(config, preset="tiny", batch_size=5):
-    c = copy.deepcopy(config)
-    c["preset"], c["simulation"]["batch_size"] = preset, batch_size
-    return c
-
-
-def test_cells_and_batches_follow_the_preset(config):
-    c = _config(config)
-    files = {s: dag.nwb_files(c, s) for s in dag.SPECIES}
-    assert len(files["mouse"]) == 40 and len(files["human"]) == 30
-    assert dag.batches(c, "mouse") == [f"{b:03d}" for b in range(8)]
-    assert len(set(files["mouse"]) | set(files["human"])) == 70  # ids unique across species
-    assert dag.simulated_batch_files(c, "human", "truth")[-1] == "results/raw/simulated/human/truth_batch005.json"
-
-
-def test_every_cell_belongs_to_exactly_one_batch(config):
-    c = _config(config)
-    batches = [f.inputs for f in dag.nwb_files(c, "mouse").values()]
-    assert batches == [(f"results/raw/simulated/mouse/batch{b:03d}",) for b in range(8) for _ in range(5)]
-
-
-def test_extraction_batches_are_the_simulation_batches_or_sheet_chunks(config):
-    c = _config(config)
-    files = dag.nwb_files(c, "mouse")
-    batches = dag.extraction_batches(c, files)
-    assert list(batches) == dag.batches(c, "mouse")  # one extraction job per simulation batch
-    for batch, cells in batches.items():  # ... reading exactly that batch's folder
-        assert {files[cell].inputs for cell in cells} == {(f"results/raw/simulated/mouse/batch{batch}",)}
-    records = dag.cell_records("mouse", batches)
-    assert [r.rsplit("/", 1)[1][:-5] for r in records] == list(files)  # every cell once, in cell order
-    assert records[5] == f"results/features/mouse/cells/batch001/{list(files)[5]}.json"
-    local = {**c, "source": "local", "features": {**c["features"], "batch_size": 3}}
-    sheet = {f"cell{i}": dag.NWBFile(f"f{i}.nwb", f"f{i}.nwb", (f"f{i}.nwb",)) for i in range(7)}
-    chunks = dag.extraction_batches(local, sheet)
-    assert chunks == {"000": ["cell0", "cell1", "cell2"], "001": ["cell3", "cell4", "cell5"], "002": ["cell6"]}
-    assert dag.extraction_batches(local, {}) == {}
-    assert dag.file_inputs([files[c] for c in batches["001"]]) == ["results/raw/simulated/mouse/batch001"]
-    assert "batch_size" not in dag.extraction_settings(local)  # regrouping cells is not a new extraction setting
-
-
-def test_nwb_paths_use_the_dandi_asset_layout(config):
-    c = _config(config)
-    cell, nwb = list(dag.nwb_files(c, "human").items())[4]
-    subject, session = parse_asset_name(nwb.path)
-    assert session == cell and nwb.path.startswith("results/raw/simulated/human/batch000/sub-")
-    assert nwb.path.endswith(f"sub-{subject}/sub-{subject}_ses-{session}_icephys.nwb")
-    assert nwb.location == nwb.path and nwb.path.startswith(nwb.inputs[0] + "/") and not nwb.streamed
-    assert dag.label_file(c, "human") == "results/raw/simulated/human/labels.csv"
-    assert dag.nwb_files({**c, "source": "tables"}, "human") == {}
-
-
-def test_unknown_preset_is_named(config):
-    with pytest.raises(ValueError, match="preset 'huge'"):
-        dag.n_cells(_config(config, preset="huge"), "mouse")
-
-
-DANDI_ROW = AssetRow("sub-1/sub-1_ses-11_icephys.nwb", 10, "", "abc123")
-
-
-def _dandi(mirror=None, stream=True) -> dict:
-    dandisets = {"mouse": {"id": "000020", "version": "0.1.1", "api_url": "http://a.test/api/"}, "human": {}}
-    spec = {"api_url": "http://b.test/api", "listing_dir": "l", "mirror": mirror, "stream": stream}
-    return {"dandi": {**spec, "dandisets": dandisets}}
-
-
-def test_dandi_file_is_the_download_or_the_archive_url_when_streaming():
-    local = f"results/raw/dandi/mouse/{DANDI_ROW.path}"
-    download = dag.dandi_file(_dandi(stream=False), "mouse", DANDI_ROW)
-    assert download == dag.NWBFile(local, local, (local,)) and not download.streamed
-    streamed = dag.dandi_file(_dandi(), "mouse", DANDI_ROW)  # the species' own api_url wins
-    assert streamed == dag.NWBFile(local, "http://a.test/api/assets/abc123/download/", ())
-    assert streamed.streamed
-    assert dag.dandi_file(_dandi(), "human", DANDI_ROW).location.startswith("http://b.test/api/assets/abc123/")
-    config = {**_dandi(), "source": "dandi"}
-    assert dag.nwb_files(config, "mouse", [DANDI_ROW]) == {"11": streamed}
-    assert dag.label_file(config, "mouse") == "results/raw/dandi/mouse_labels.csv"
-
-
-def test_streaming_reads_mirror_files_in_place_and_needs_an_asset_id_otherwise(tmp_path):
-    mirrored = tmp_path / "mouse" / DANDI_ROW.path
-    mirrored.parent.mkdir(parents=True)
-    mirrored.write_bytes(b"x")
-    in_place = dag.dandi_file(_dandi(mirror=str(tmp_path)), "mouse", DANDI_ROW)
-    assert in_place == dag.NWBFile(f"results/raw/dandi/mouse/{DANDI_ROW.path}", str(mirrored), (str(mirrored),))
-    assert dag.dandi_file(_dandi(mirror=str(tmp_path)), "human", DANDI_ROW).streamed  # not in the mirror
-    no_id = AssetRow(DANDI_ROW.path, 10, "", "")
-    with pytest.raises(ListingError, match=r"l/human_assets.tsv: sub-1/.* no asset id") as error:
-        dag.dandi_file(_dandi(mirror=str(tmp_path)), "human", no_id)
-    assert "\n" not in str(error.value)
+from patchseq_ml import dag, dag_cells
 
 
 def test_extraction_settings_are_the_features_section_but_what_other_rules_read(config):
     settings = dag.extraction_settings(config)
     assert "max_failed_fraction" not in settings and "stimulus_codes" not in settings
+    assert "batch_size" not in settings  # regrouping cells into extraction jobs is not a new extraction setting
     for section in ("qc", "spikes", "families"):  # whole: a new key there reaches extraction with no change here
         assert settings[section] is config["features"][section]
     extended = copy.deepcopy(config)
@@ -127,6 +37,7 @@ def test_stage_paths_follow_seeds_folds_and_strategies(config):
     assert dag.baseline_files(c, ["confusion"])[0] == f"results/baseline/mouse/{models[0]}/confusion.tsv"
     c["splits"]["human"] = {"kind": "holdout", "val_fraction": 0.2, "test_fraction": 0.2}
     assert dag.n_folds(c, "human") == 1 and dag.folds(c, "human") == [0] and dag.folds(c, "mouse") == [0, 1, 2, 3, 4]
+    assert dag.fold_minutes(c, "human") == 20 and dag.fold_minutes(c, "mouse") == 100  # 20 minutes per fold
     c["bilstm"].update(deploy={"strategy": "joint", "seed": None})
     assert dag.deploy_seed(c) == 0
 
@@ -148,7 +59,7 @@ def test_learning_curve_runs_pair_each_file_with_its_method_and_fraction(config)
 
 def test_report_inputs_and_settings_depend_on_the_source(config):
     simulated = dag.report_data_files(config)
-    assert simulated["spike_detection"] == [f"results/features/{s}/spike_detection.tsv" for s in dag.SPECIES]
+    assert simulated["spike_detection"] == [f"results/features/{s}/spike_detection.tsv" for s in dag_cells.SPECIES]
     dandi = dag.report_data_files({**config, "source": "dandi"})
     assert dandi["traces"] and not dandi["spike_detection"]
     tables = dag.report_data_files({**config, "source": "tables"})
@@ -256,11 +167,14 @@ def test_contradicting_settings_are_refused_in_one_line(config):
     dag.check_config(config)
 
 
-def test_asset_params_and_resolved_spec():
-    row = AssetRow("sub-1/sub-1_ses-2_icephys.nwb", 10, "ab" * 32, "id-1")
-    rows = dag.rows_by_path({"mouse": [row]})
-    assert dag.asset_params(rows, "mouse", row.path)["asset_id"] == "id-1"
-    with pytest.raises(ValueError, match="not in the human asset listing"):
-        dag.asset_params(rows, "human", row.path)
+def test_stimulus_map_is_an_input_only_when_set(config):
+    c = copy.deepcopy(config)
+    c["features"]["stimulus_map"] = "my_map.tsv"
+    assert dag.stimulus_map(c) == ["my_map.tsv"]
+    c["features"]["stimulus_map"] = None
+    assert dag.stimulus_map(c) == []
+
+
+def test_resolved_spec_resolves_a_relative_path_against_the_repository():
     assert dag.resolved_spec({"path": "a/b.csv", "url": "u"}, "/repo") == {"path": "/repo/a/b.csv", "url": "u"}
     assert dag.resolved_spec({"path": "/abs.csv"}, "/repo") == {"path": "/abs.csv"}

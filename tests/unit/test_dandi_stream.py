@@ -10,7 +10,7 @@ from conftest import ROOT
 from dandi_server import FakeDandiArchive
 
 from patchseq_ml.acquire.nwb_reader import NWBReadError, NWBSourceError, open_nwb, read_sweeps
-from patchseq_ml.dag import dandi_content_url
+from patchseq_ml.dag_cells import dandi_content_url
 from patchseq_ml.ephys.cell_features import extract_cell
 
 GOLDEN = {name: ROOT / f"tests/data/golden_{name}.nwb" for name in ("pvalb", "sst")}

@@ -4,7 +4,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from patchseq_ml import dag
+from patchseq_ml import dag_cells
 from patchseq_ml.acquire.cell_sheet import build_local_sheet
 from patchseq_ml.acquire.local_sheet import SheetError, read_sheet, subclass_of
 from patchseq_ml.learn.splits import TooFewLabelsError, make_splits
@@ -70,14 +70,14 @@ def test_schema_validation_runs_on_every_row(tmp_path):
 def test_the_dag_reads_each_cell_in_place_and_needs_both_species(tmp_path):
     sheet = _sheet(tmp_path, [("a.nwb", "m1", "mouse", ""), ("b.nwb", "h1", "human", "PVALB")])
     config = {"source": "local", "local": {"sheet": str(sheet)}}
-    rows = dag.local_rows(config)
-    files = dag.nwb_files(config, "human", rows["human"])
+    rows = dag_cells.local_rows(config)
+    files = dag_cells.nwb_files(config, "human", rows["human"])
     assert list(files) == ["h1"] and files["h1"].location == str(tmp_path / "b.nwb")
     assert files["h1"].inputs == (str(tmp_path / "b.nwb"),) and not files["h1"].streamed
-    assert dag.label_file(config, "human") == str(sheet)
+    assert dag_cells.label_file(config, "human") == str(sheet)
     only_mouse = _sheet(tmp_path, [("a.nwb", "m1", "mouse", "")])
     with pytest.raises(SheetError, match="no human cells"):
-        dag.local_rows({"source": "local", "local": {"sheet": str(only_mouse)}})
+        dag_cells.local_rows({"source": "local", "local": {"sheet": str(only_mouse)}})
 
 
 def test_labels_map_as_the_archive_tables_or_are_class_names():

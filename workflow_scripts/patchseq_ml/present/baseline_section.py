@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..tsv import read_tsv
 from . import html, plots
 
 # Reported in arXiv 2603.11000 (mouse, 5 classes) and measured on the published human table (../shared/docs).
@@ -19,6 +20,14 @@ REFERENCE = {
 
 def _cell(row: pd.Series) -> str:
     return f"{row['mean']:.3f} ± {row['sd']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+
+
+def read_tables(keys: list, summaries: list, confusions: list) -> tuple[dict, dict]:
+    """(species, model) -> its metrics summary, and -> its confusion matrix (indexed by the true class), read from the
+    paths given in the order of ``keys``."""
+    summary = {key: read_tsv(path) for key, path in zip(keys, summaries)}
+    confusion = {key: pd.read_csv(path, sep="\t", index_col=0) for key, path in zip(keys, confusions)}
+    return summary, confusion
 
 
 def summary_table(summaries: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..tsv import read_tsv
 from . import html, plots
 
 NO_SPIKE_CHECK = (
@@ -31,6 +32,22 @@ class SpeciesTables:
     sweep_counts: pd.DataFrame | None = None
     spike_detection: pd.DataFrame | None = None
     traces: dict[str, np.ndarray] | None = None
+
+
+def read_species_tables(inputs, species: list[str]) -> dict[str, SpeciesTables]:
+    """Species -> its tables, read from ``inputs`` (the report's per-species path lists, by attribute: features,
+    failures, sheets, sweep_counts, spike_detection, traces; the NWB-only lists are empty for tables)."""
+    tables = {}
+    for i, sp in enumerate(species):
+        t = SpeciesTables(read_tsv(inputs.features[i]), read_tsv(inputs.failures[i]))
+        if len(inputs.sheets):
+            t.sheet, t.sweep_counts = read_tsv(inputs.sheets[i]), read_tsv(inputs.sweep_counts[i])
+            if len(inputs.spike_detection):  # simulated cells only: it needs the simulator's true spike times
+                t.spike_detection = read_tsv(inputs.spike_detection[i])
+            with np.load(inputs.traces[i]) as npz:
+                t.traces = {k: npz[k] for k in npz.files}
+        tables[sp] = t
+    return tables
 
 
 def retention(species: str, t: SpeciesTables) -> dict[str, object]:

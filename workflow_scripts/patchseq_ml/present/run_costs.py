@@ -26,6 +26,11 @@ def read_benchmarks(root: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rule", "file", *COLUMNS])
 
 
+def stage_costs(folder: str | Path, order: list[str]) -> pd.DataFrame:
+    """`stage_table` of every benchmark file under ``folder``."""
+    return stage_table(read_benchmarks(Path(folder)), order)
+
+
 def stage_table(jobs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     """Per rule: jobs, total / median / max wall time (s), total CPU time (s), max peak RSS (MB); rules in
     ``order`` (the workflow's), others after; a last row sums the wall and CPU time."""

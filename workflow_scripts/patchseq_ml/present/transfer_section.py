@@ -3,6 +3,7 @@ paired differences with CIs and Wilcoxon p-values, and mouse pretraining, beside
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +39,13 @@ def layout_note(layout: dict) -> str:
         f"own features (species:family (count), absent and masked in the other species; "
         f"results/features/sequence/own_features.tsv lists them): {groups}."
     )
+
+
+def read_pretrain(paths: list) -> tuple[pd.DataFrame, str]:
+    """Mouse pretraining metrics (one row per seed, from its metrics.json) and the `layout_note` of the first."""
+    records = [json.loads(Path(path).read_text()) for path in paths]
+    note = layout_note(records[0]["layout"])
+    return pd.DataFrame([{k: v for k, v in r.items() if k != "layout"} for r in records]), note
 
 
 def build(
