@@ -160,6 +160,7 @@ def test_an_edited_module_schedules_the_rules_that_reach_it_and_an_unreached_one
         "evaluate_learning_curve",
         "select_model",
         "deploy_selected_model",  # its input selected.json is remade
+        "predict_unlabelled",  # human cells are answered by the selected model
         "report",
         "all",
     }

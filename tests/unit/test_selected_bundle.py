@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from patchseq_ml.learn.baselines import build_model, fit_model
-from patchseq_ml.learn.selected_model import bundle_probabilities, sklearn_member, sklearn_proba
+from patchseq_ml.learn.selected_model import bundle_probabilities, describe, sklearn_member, sklearn_proba
 
 SETTINGS = {
     "n_trees": 40,
@@ -56,3 +56,19 @@ def test_a_missing_feature_is_imputed_and_a_bilstm_member_needs_sequences():
     bilstm = {"name": "scratch", "kind": "bilstm", "checkpoint": {}}
     with pytest.raises(ValueError, match="scratch is a BiLSTM"):
         bundle_probabilities({"classes": CLASSES, "members": [member, bilstm]}, new)
+
+
+def test_predict_says_which_model_answers_its_score_and_how_its_probabilities_are_calibrated():
+    bundle = {
+        "model": "ensemble",
+        "rule": "best",
+        "members": [{"name": "forest", "kind": "sklearn"}, {"name": "scratch", "kind": "bilstm"}],
+        "held_out": True,
+        "evaluation_seeds": [2, 3],
+        "cv": {"macro_f1": 0.81234, "ci": [0.8, 0.82], "runs": 10, "ece": 0.0456},
+        "calibration": {"sklearn": "temperature", "bilstm": "none"},
+    }
+    line = describe(bundle)
+    assert line.startswith("model: ensemble (forest + scratch), chosen by best; cross-validated human macro-F1 0.812")
+    assert "scikit-learn temperature-scaled on inner folds of each training set; BiLSTM uncalibrated" in line
+    assert "(the mean of the members), ECE 0.046" in line

@@ -67,3 +67,20 @@ def calibration_summary(predictions: pd.DataFrame, n_bins: int) -> tuple[pd.Data
         "n_runs": len(per_run),
     }
     return bins, summary
+
+
+KIND_WORDS = {"sklearn": "scikit-learn", "bilstm": "BiLSTM"}
+CALIBRATION_WORDS = {
+    ("sklearn", "temperature"): "temperature-scaled on inner folds of each training set",
+    ("sklearn", "sigmoid"): "sigmoid-calibrated per class on inner folds of each training set",
+    ("sklearn", "isotonic"): "isotonic-calibrated per class on inner folds of each training set",
+    ("bilstm", "temperature"): "temperature-scaled on the validation cells",
+}
+
+
+def calibration_words(calibration: dict, kinds) -> str:
+    """How the probabilities of each member kind in ``kinds`` are calibrated, in words (``calibration``: the
+    method per kind, as selection recorded it)."""
+    return "; ".join(
+        f"{KIND_WORDS[k]} {CALIBRATION_WORDS.get((k, calibration.get(k, 'none')), 'uncalibrated')}" for k in kinds
+    )

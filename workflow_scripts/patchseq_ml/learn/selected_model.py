@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 
 from .baselines import fitted_classifier
+from .calibration import calibration_words
 
 BUNDLE_FORMAT = "patchseq_ml.selected.v1"
 TOP_FEATURES = 3
@@ -126,21 +127,4 @@ def describe(bundle: dict) -> str:
         f"model: {what}, chosen by {bundle['rule']}; cross-validated human macro-F1 {cv['macro_f1']:.3f} "
         f"(95 % CI {cv['ci'][0]:.3f}-{cv['ci'][1]:.3f}, {cv['runs']} runs on {seeds} {bundle['evaluation_seeds']}); "
         f"probabilities: {calibration_words(bundle.get('calibration', {}), kinds)}{averaged}, ECE {cv['ece']:.3f}"
-    )
-
-
-KIND_WORDS = {"sklearn": "scikit-learn", "bilstm": "BiLSTM"}
-CALIBRATION_WORDS = {
-    ("sklearn", "temperature"): "temperature-scaled on inner folds of each training set",
-    ("sklearn", "sigmoid"): "sigmoid-calibrated per class on inner folds of each training set",
-    ("sklearn", "isotonic"): "isotonic-calibrated per class on inner folds of each training set",
-    ("bilstm", "temperature"): "temperature-scaled on the validation cells",
-}
-
-
-def calibration_words(calibration: dict, kinds) -> str:
-    """How the probabilities of each member kind in ``kinds`` are calibrated, in words (``calibration``: the
-    method per kind, as selection recorded it)."""
-    return "; ".join(
-        f"{KIND_WORDS[k]} {CALIBRATION_WORDS.get((k, calibration.get(k, 'none')), 'uncalibrated')}" for k in kinds
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..learn.selected_model import KIND_WORDS, calibration_words
+from ..learn.calibration import KIND_WORDS, calibration_words
 from . import html
 
 ALPHA = 0.05
