@@ -29,7 +29,7 @@ rule fit_baseline_human:
         mem_mb=2000,
         runtime=species_fold_minutes,
     params:
-        settings=dag.config_slice(config["baseline"], without=["models"]),
+        settings=lambda w: dag.baseline_settings(config, w.species),
         folds=species_folds,
         fraction=1.0,
     script:

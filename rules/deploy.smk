@@ -112,7 +112,7 @@ rule deploy_selected_model:
         mem_mb=3000,
         runtime=30,
     params:
-        baseline=dag.config_slice(config["baseline"], without=["models"]),
+        baseline=dag.baseline_settings(config, "human"),
         bilstm=dag.bilstm_settings(config),
         sources={name: source for name, _, source in dag.selection_candidates(config)},
         seed=DEPLOY_SEED,

@@ -178,3 +178,15 @@ def test_stimulus_map_is_an_input_only_when_set(config):
 def test_resolved_spec_resolves_a_relative_path_against_the_repository():
     assert dag.resolved_spec({"path": "a/b.csv", "url": "u"}, "/repo") == {"path": "/repo/a/b.csv", "url": "u"}
     assert dag.resolved_spec({"path": "/abs.csv"}, "/repo") == {"path": "/abs.csv"}
+
+
+def test_baseline_settings_calibrate_only_the_listed_species(config):
+    c = copy.deepcopy(config)
+    human, mouse = dag.baseline_settings(c, "human"), dag.baseline_settings(c, "mouse")
+    assert "models" not in human and "calibration_species" not in human
+    assert human["calibration"] == c["baseline"]["calibration"] != "none" and "calibration_folds" in human
+    assert mouse["calibration"] == "none" and "calibration_folds" not in mouse  # not in calibration_species
+    c["baseline"]["calibration_folds"] = 3  # reaches the calibrated species' fits only
+    assert dag.baseline_settings(c, "mouse") == mouse and dag.baseline_settings(c, "human") != human
+    c["baseline"]["calibration_species"] = ["human", "mouse"]
+    assert dag.baseline_settings(c, "mouse")["calibration"] == c["baseline"]["calibration"]

@@ -66,6 +66,18 @@ def extraction_settings(config: dict) -> dict:
     )
 
 
+def baseline_settings(config: dict, species: str) -> dict:
+    """What a baseline fit of ``species`` reads of ``baseline``: every key but the model list (adding a model refits
+    nothing) and ``calibration_species``; a species left out of that list is fitted uncalibrated (its slice says
+    ``calibration: none``, without the inner-fold count), so calibrating one species never refits the other."""
+    settings = config_slice(config["baseline"], without=["models", "calibration_species"])
+    if species not in config["baseline"]["calibration_species"]:
+        settings["calibration"] = "none"
+    if settings["calibration"] == "none":
+        settings.pop("calibration_folds")
+    return settings
+
+
 def bilstm_settings(config: dict, stage: str = "finetune") -> dict:
     """The ``bilstm`` slice a training stage reads (GPU use is a resource, not a setting); pretraining does not see
     the fine-tuning settings, so changing them never reruns it."""
