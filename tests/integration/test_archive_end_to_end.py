@@ -149,28 +149,36 @@ def test_labels_join_as_in_the_real_tables(downloaded, species):
 
 
 def test_predict_runs_on_the_downloaded_files(downloaded):
-    """`python -m patchseq_ml predict` with the deployed human model on downloaded human files: the deploy job's own
-    probabilities for cells it trained on; an unlabelled cell gets a prediction too."""
+    """`python -m patchseq_ml predict` on downloaded human files: with the deployed BiLSTM, the deploy job's own
+    probabilities for cells it trained on; with the selected model (what rule predict_unlabelled uses for human
+    cells), an unlabelled cell gets the workflow's prediction."""
     run, _, cohort = downloaded
     fitted = _tsv(run / "results/model/human/predictions.tsv").head(2)
     sheet = _tsv(run / "results/sheets/human_cells.tsv").set_index("cell_id")
     unlabelled = _tsv(run / "results/model/unlabelled_predictions.tsv").query("species == 'human'").head(1)
-    cells = [*fitted.cell_id, *unlabelled.cell_id]
-    files = [str(run / sheet.loc[c, "nwb_path"]) for c in cells]
-    assert all("results/raw/dandi/human/sub-" in f for f in files)
-    env = {"PYTHONPATH": str(ROOT / "workflow_scripts"), "PATH": "/usr/bin:/bin"}
-    model = str(run / "results/model/human/checkpoint.pt")
-    command = [sys.executable, "-m", "patchseq_ml", "predict", *files, "--model", model, "--json"]
-    out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    assert out.returncode == 0, out.stderr
-    records = {r["cell_id"]: r for r in json.loads(out.stdout)}
-    assert list(records) == cells
+    assert len(unlabelled) == 1
+
+    def predict(cells, model):
+        files = [str(run / sheet.loc[c, "nwb_path"]) for c in cells]
+        assert all("results/raw/dandi/human/sub-" in f for f in files)
+        env = {"PYTHONPATH": str(ROOT / "workflow_scripts"), "PATH": "/usr/bin:/bin"}
+        command = [sys.executable, "-m", "patchseq_ml", "predict", *files, "--model", str(run / model), "--json"]
+        out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+        records = {r["cell_id"]: r for r in json.loads(out.stdout)}
+        assert list(records) == list(cells)
+        return records
+
+    records = predict(list(fitted.cell_id), "results/model/human/checkpoint.pt")
     for _, row in fitted.iterrows():
         for cls, p in records[row.cell_id]["probabilities"].items():
             assert p == pytest.approx(row[f"p_{cls}"], abs=1e-3)
+    records = predict(list(unlabelled.cell_id), "results/model/human/selected.joblib")
     for _, row in unlabelled.iterrows():
+        assert records[row.cell_id]["model"] == row.model
         assert records[row.cell_id]["predicted"] == row.predicted
-        assert records[row.cell_id]["probabilities"][row.predicted] == pytest.approx(row.probability, abs=1e-3)
+        for cls, p in records[row.cell_id]["probabilities"].items():
+            assert p == pytest.approx(row[f"p_{cls}"], abs=1e-3)
 
 
 def test_streaming_reaches_the_report_without_downloading(downloaded, streamed):
