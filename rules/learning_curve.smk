@@ -39,7 +39,7 @@ use rule fit_baseline_human as learning_curve_forest with:
     benchmark:
         "results/benchmarks/learning_curve_forest/{species}/{model}/frac{fraction}_seed{seed}.tsv"
     params:
-        settings=lambda w: dag.baseline_settings(config, w.species),
+        settings=dag.learning_curve_baseline_settings(config),
         folds=species_folds,
         fraction=wildcard_fraction,
 

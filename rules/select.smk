@@ -25,7 +25,7 @@ rule select_model:
         forest=dag.FOREST,
         bins=config["report"]["calibration_bins"],
         calibration={
-            "sklearn": config["baseline"]["calibration"],
+            "sklearn": dag.baseline_settings(config, "human")["calibration"],
             "bilstm": config["bilstm"]["pretrain"]["calibration"],
         },
     script:

@@ -202,9 +202,10 @@ def test_temperature_scaling_is_fitted_on_validation_cells_and_keeps_every_class
     with torch.no_grad():
         model.heads["h"].weight.mul_(8.0)
         model.heads["h"].bias.mul_(8.0)
-    val, test = _noisy(_task(300, seed=4)), _noisy(_task(300, seed=3))
+    val, test = _noisy(_task(300, seed=4), 0.1), _noisy(_task(300, seed=3), 0.1)
     before = predict_proba(model, test, "h", torch.device("cpu"))
-    t = fit_temperature(model, val, "h", torch.device("cpu"))
+    t, note = fit_temperature(model, val, "h", torch.device("cpu"))
+    assert note == ""
     model.temperatures["h"] = t
     after = predict_proba(model, test, "h", torch.device("cpu"))
 
@@ -219,10 +220,30 @@ def test_temperature_scaling_is_fitted_on_validation_cells_and_keeps_every_class
     np.testing.assert_allclose(predict_proba(loaded, test, "h", torch.device("cpu")), after, rtol=1e-5)
 
 
-def test_training_a_head_refits_its_temperature():
+def test_training_refits_the_trained_head_and_forgets_temperatures_the_encoder_made_stale():
     seed_everything(0)
     model = AttentionBiLSTM(ModelConfig(2, 3, {"h": 3, "m": 3}, hidden=8))
+    val = _noisy(_task(100, seed=2))
     model.temperatures = {"h": 5.0, "m": 3.0}
-    history = train(model, {"h": _task(seed=1)}, _task(60, seed=2), "h", OPTIM, 0, torch.device("cpu"))
-    assert model.temperatures["m"] == 3.0 and model.temperatures["h"] != 5.0  # m untouched, h refitted
-    assert history[-1]["temperature"] == model.temperatures["h"]
+    history = train(model, {"h": _task(seed=1)}, val, "h", OPTIM, 0, torch.device("cpu"))
+    assert "m" not in model.temperatures and model.temperatures["h"] != 5.0  # encoder trained: m stale, h refitted
+    assert history[-1]["temperature"] == model.temperatures["h"] and history[-1]["temperature_note"] == ""
+    model.temperatures["m"] = 3.0
+    train(model, {"h": _task(seed=1)}, val, "h", OPTIM, 0, torch.device("cpu"), freeze_encoder=True)
+    assert model.temperatures["m"] == 3.0  # frozen encoder: the other head's logits did not move
+
+
+@pytest.mark.parametrize(
+    ("cells", "noisy", "why"),
+    [(10, True, "10 validation cells"), (200, False, "no validation cell misclassified")],
+)
+def test_a_temperature_the_validation_cells_cannot_estimate_stays_1(cells, noisy, why):
+    """Few validation cells, or none misclassified (the likelihood rises as T falls to 0): T is not fitted."""
+    seed_everything(0)
+    model = AttentionBiLSTM(ModelConfig(2, 3, {"h": 3}, hidden=8))
+    val = _task(cells, seed=2)
+    val = _noisy(val) if noisy else val
+    if not noisy:  # a perfect classifier: logits are the label's one-hot
+        model.forward = lambda x, mask, head: 10.0 * torch.nn.functional.one_hot(torch.as_tensor(val.y), 3).float()
+    t, note = fit_temperature(model, val, "h", torch.device("cpu"))
+    assert t == 1.0 and note.startswith(why)

@@ -190,3 +190,12 @@ def test_baseline_settings_calibrate_only_the_listed_species(config):
     assert dag.baseline_settings(c, "mouse") == mouse and dag.baseline_settings(c, "human") != human
     c["baseline"]["calibration_species"] = ["human", "mouse"]
     assert dag.baseline_settings(c, "mouse")["calibration"] == c["baseline"]["calibration"]
+
+
+def test_the_learning_curve_fits_no_temperature_it_would_not_use(config):
+    c = copy.deepcopy(config)
+    c["baseline"]["calibration"] = "temperature"  # changes no predicted class: the curve's macro-F1 is the same
+    expected = {k: v for k, v in dag.baseline_settings(c, "human").items() if k != "calibration_folds"}
+    assert dag.learning_curve_baseline_settings(c) == expected | {"calibration": "none"}
+    c["baseline"]["calibration"] = "sigmoid"  # can move a class: fitted there too
+    assert dag.learning_curve_baseline_settings(c) == dag.baseline_settings(c, "human")

@@ -78,6 +78,16 @@ def baseline_settings(config: dict, species: str) -> dict:
     return settings
 
 
+def learning_curve_baseline_settings(config: dict) -> dict:
+    """The human baseline settings of the learning curve, which scores predicted classes only: a ``temperature``
+    calibration (it changes no class) is not fitted there, sigmoid or isotonic (they can) are."""
+    settings = baseline_settings(config, "human")
+    if settings["calibration"] == "temperature":
+        settings["calibration"] = "none"
+        settings.pop("calibration_folds")
+    return settings
+
+
 def bilstm_settings(config: dict, stage: str = "finetune") -> dict:
     """The ``bilstm`` slice a training stage reads (GPU use is a resource, not a setting); pretraining does not see
     the fine-tuning settings, so changing them never reruns it."""

@@ -87,9 +87,9 @@ def fitted_classifier(pipeline: Pipeline):
 
 
 def fit_model(model: Pipeline, x: pd.DataFrame, y: np.ndarray) -> Pipeline:
-    """Fit ``model`` on cells ``x`` with labels ``y``. The inner calibration folds are capped at the smallest
-    class's count (each inner fold needs every class); with fewer than 2 cells in a class the classifier is fitted
-    uncalibrated, and the log says so."""
+    """Fit ``model`` (fresh from ``build_model``: its last step may be replaced in place) on cells ``x`` with labels
+    ``y``. The inner calibration folds are capped at the smallest class's count (each inner fold needs every
+    class); with fewer than 2 cells in a class the classifier is fitted uncalibrated, and the log says so."""
     last = model[-1]
     if isinstance(last, CalibratedClassifierCV):
         smallest = min(Counter(y).values())

@@ -16,7 +16,7 @@ from ..tsv import read_tsv
 from .model import AttentionBiLSTM
 from .sequence_sources import FamilyStandardiser
 from .sequences import Standardiser
-from .training import macro_f1, pick_device, seed_everything
+from .training import calibrate_head, macro_f1, pick_device, seed_everything
 from .transfer import fold_data, mouse_rows, open_pretrained, predictions, run_strategy
 
 LABELLED_ROLES = ("train", "val", "test")
@@ -81,6 +81,11 @@ def train_deployed_bilstm(
     model, history = run_strategy(
         strategy, human, len(classes), start.model, mouse["train"], settings, seed, device, rows
     )
+    calibrated = settings["pretrain"]["calibration"] == "temperature"
+    if calibrated and "mouse" in model.config.heads and "mouse" not in model.temperatures:
+        # the encoder moved under the mouse head (predict_unlabelled answers mouse cells with it): refit its
+        # temperature on the mouse validation cells of the same split
+        calibrate_head(model, mouse["val"], "mouse", device)
     metrics = {
         "strategy": strategy,
         "seed": seed,

@@ -72,24 +72,34 @@ def predict_proba(model: AttentionBiLSTM, data: TaskData, head: str, device: tor
         return model.probabilities(x, mask, head).cpu().numpy()
 
 
-TEMPERATURE_RANGE = (0.05, 20.0)
+TEMPERATURE_RANGE = (0.1, 10.0)
+MIN_CALIBRATION_CELLS = 20
 
 
-def fit_temperature(model: AttentionBiLSTM, data: TaskData, head: str, device: torch.device) -> float:
+def fit_temperature(model: AttentionBiLSTM, data: TaskData, head: str, device: torch.device) -> tuple[float, str]:
     """Temperature scaling (Guo et al. 2017): the T > 0 that minimises the negative log-likelihood of softmax(logits
     / T) on ``data`` (the validation cells), by bounded search over log T in ``TEMPERATURE_RANGE``. One scale for
-    all classes, so no prediction changes class."""
+    all classes, so no prediction changes class. Returns (T, why T is 1 instead, or ""): with fewer than
+    ``MIN_CALIBRATION_CELLS`` cells, or none misclassified (the likelihood then only rises as T falls to 0), or an
+    optimum on a bound of the range, the cells cannot estimate T and the head stays at T = 1."""
     model.eval()
     x, mask, _ = data.tensors(device)
     with torch.no_grad():
         logits = model(x, mask, head).double().cpu().numpy()
+    if len(data.y) < MIN_CALIBRATION_CELLS:
+        return 1.0, f"{len(data.y)} validation cells (< {MIN_CALIBRATION_CELLS})"
+    if (logits.argmax(axis=1) == data.y).all():
+        return 1.0, "no validation cell misclassified"
     rows = np.arange(len(data.y))
 
     def nll(log_t: float) -> float:
         return float(-log_softmax(logits / np.exp(log_t), axis=1)[rows, data.y].mean())
 
     low, high = np.log(TEMPERATURE_RANGE)
-    return float(np.exp(minimize_scalar(nll, bounds=(low, high), method="bounded").x))
+    log_t = minimize_scalar(nll, bounds=(low, high), method="bounded").x
+    if min(log_t - low, high - log_t) < 0.01:
+        return 1.0, f"optimum on the bound of {TEMPERATURE_RANGE}"
+    return float(np.exp(log_t)), ""
 
 
 def macro_f1(model: AttentionBiLSTM, data: TaskData, head: str, device: torch.device) -> float:
@@ -115,8 +125,8 @@ def train(
     class_weight. The encoder is frozen for the first ``frozen_epochs`` epochs (always, with ``freeze_encoder``).
     ``alignment``: a function of the batch's pooled embeddings per task (dict) giving a loss added to the step's
     (species alignment: transfer.py). With ``optim["calibration"] == "temperature"`` the ``val_head``'s softmax
-    temperature is then fitted on the validation cells (``fit_temperature``). Returns one row of metrics per
-    epoch."""
+    temperature is then fitted on the validation cells (``fit_temperature``; other heads lose theirs when the
+    encoder trained). Returns one row of metrics per epoch."""
     model.to(device)
     loss_weights = loss_weights or dict.fromkeys(tasks, 1.0)
     opt = torch.optim.AdamW(model.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
@@ -167,10 +177,10 @@ def train(
     model.load_state_dict(best)
     for p in model.parameters():
         p.requires_grad_(True)
-    for name in {*tasks, val_head}:  # a head trained here loses any temperature fitted before
-        model.temperatures.pop(name, None)
-    if optim["calibration"] == "temperature":
-        model.temperatures[val_head] = fit_temperature(model, val, val_head, device)
+    refit_head_temperatures(model, [*tasks, val_head], encoder_trained=not freeze_encoder)
+    note = ""
+    if optim.get("calibration", "none") == "temperature":  # absent in settings stored by older checkpoints
+        note = calibrate_head(model, val, val_head, device)
     history.append(
         {
             "epoch": best_epoch,
@@ -179,9 +189,27 @@ def train(
             "encoder_frozen": False,
             "restored_best": True,
             "temperature": model.temperatures.get(val_head, 1.0),
+            "temperature_note": note,
         }
     )
     return history
+
+
+def refit_head_temperatures(model: AttentionBiLSTM, trained: list[str], encoder_trained: bool) -> None:
+    """Forget the temperatures that training made stale: every head's when the encoder trained (it moves all
+    logits), else the trained heads' only."""
+    for name in list(model.temperatures) if encoder_trained else trained:
+        model.temperatures.pop(name, None)
+
+
+def calibrate_head(model: AttentionBiLSTM, val: TaskData, head: str, device: torch.device) -> str:
+    """Fit ``head``'s temperature on ``val`` (``fit_temperature``); returns why it stays 1, or ""."""
+    t, note = fit_temperature(model, val, head, device)
+    if note:
+        model.temperatures.pop(head, None)
+    else:
+        model.temperatures[head] = t
+    return note
 
 
 def _on(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
