@@ -134,3 +134,34 @@ def test_report_opening_names_the_model_and_survives_missing_statistics():
     assert "Wilcoxon p n/a" in text and "Mouse data helped at these fractions" in text and "0.1 (joint: +0.050)" in text
     verdict, _ = selection_section.mouse_verdict(curve[curve.fraction == 0.5], ["forest", "scratch"])
     assert verdict.startswith("Mouse data helped nowhere")
+
+
+def _leaky_third(rng):
+    """Two honest candidates and a third that is poor on the selection seeds 0-1 and knows the labels on 2-3."""
+    third = pd.concat(
+        [_predictions(rng, 0.10, seeds=[0, 1]), _predictions(rng, 0.0, seeds=[2, 3], perfect_seeds=[2, 3])]
+    )
+    return {"forest": _predictions(rng, 0.78), "hgb": _predictions(rng, 0.80), "third": third}
+
+
+def test_the_ensemble_size_is_chosen_on_the_selection_seeds_only():
+    candidates = _leaky_third(np.random.default_rng(5))
+    settings = SETTINGS | {"ensemble_top": [2, 3]}
+    _, members, table, per_fold, _ = selection.run_selection(candidates, settings, SEEDS, "forest")
+    assert sorted(members) == ["forest", "hgb"]  # adding the third lowers the selection-seed mean
+    # the check can fail: on the evaluation seeds the three-member ensemble would have won
+    three = selection.per_fold_scores({"e": selection.average_probabilities(list(candidates.values()))})
+    two = per_fold[per_fold.method == "ensemble"]
+    assert three[three.seed >= 2].macro_f1.mean() > two[two.seed >= 2].macro_f1.mean()
+    assert selection.ensemble_sizes(3) == [3] and selection.ensemble_sizes([0, 3, 2, 2]) == [2, 3]
+
+
+def test_a_larger_ensemble_that_scores_better_on_the_selection_seeds_is_kept():
+    rng = np.random.default_rng(7)
+    candidates = {m: _predictions(rng, a) for m, a in (("forest", 0.70), ("hgb", 0.72), ("scratch", 0.68))}
+    settings = SETTINGS | {"ensemble_top": [2, 3]}
+    _, members, _, per_fold, _ = selection.run_selection(candidates, settings, SEEDS, "forest")
+    pairs = selection.per_fold_scores({"e": selection.average_probabilities([candidates["hgb"], candidates["forest"]])})
+    assert len(members) == 3  # independent errors: three votes beat two on the selection seeds
+    ensemble = per_fold[per_fold.method == "ensemble"]
+    assert ensemble[ensemble.seed < 2].macro_f1.mean() > pairs[pairs.seed < 2].macro_f1.mean()

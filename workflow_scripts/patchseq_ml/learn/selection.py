@@ -3,12 +3,13 @@ seeds whose test folds never score it.
 
 Nesting by a held-out seed set: the split seeds are divided into *selection seeds* (``selection.seeds``) and
 *evaluation seeds* (every other split seed). Everything that is decided from data -- which candidates the ensemble
-averages and which candidate wins -- is decided on the test folds of the selection seeds only; the winner's
-cross-validated score (what the report and `predict` print) comes from the test folds of the evaluation seeds,
-which take no part in the decision. So a candidate that is better only on the folds that score it (a leak planted
-in an evaluation fold) cannot be chosen for it (tests/unit/test_selection.py). The seeds are re-partitions of the
-same cells: this keeps the decision off the scoring folds, it does not make the cells independent (the optimism of
-picking the best of a few candidates on the same cells remains; the rule below is biased towards the simpler).
+averages (and how many, of the sizes in ``selection.ensemble_top``) and which candidate wins -- is decided on the
+test folds of the selection seeds only; the winner's cross-validated score (what the report and `predict` print)
+comes from the test folds of the evaluation seeds, which take no part in the decision. So a candidate that is
+better only on the folds that score it (a leak planted in an evaluation fold) cannot be chosen for it
+(tests/unit/test_selection.py). The seeds are re-partitions of the same cells: this keeps the decision off the
+scoring folds, it does not make the cells independent (the optimism of picking the best of a few candidates on the
+same cells remains; the rule below is biased towards the simpler).
 
 Rule ``simplest_within_ci``: the best candidate by mean macro-F1 over the selection runs; every candidate whose
 paired difference to it (same seeds and folds, 95 % bootstrap CI over the runs) reaches 0 is tied with it; of the
@@ -83,6 +84,30 @@ def ensemble_members(per_fold: pd.DataFrame, seeds: list[int], top: int) -> list
     return rank(per_fold[per_fold.method != ENSEMBLE], seeds).index[:top].tolist()
 
 
+def ensemble_sizes(top: int | list[int]) -> list[int]:
+    """The ensemble sizes tried (``selection.ensemble_top``: one size or a list; sizes below 2 mean none)."""
+    return sorted({k for k in ([top] if isinstance(top, int) else top) if k >= 2})
+
+
+def best_ensemble(
+    predictions: dict[str, pd.DataFrame], per_fold: pd.DataFrame, seeds: list[int], sizes: list[int]
+) -> tuple[list[str], pd.DataFrame | None]:
+    """Of the ensembles of the best k candidates (k in ``sizes``, ranked on the selection ``seeds``), the one with
+    the highest mean macro-F1 on those seeds, the smaller on a tie: (members, its predictions); ([], None) when
+    no size has 2 candidates. The evaluation seeds take no part."""
+    best: tuple[list[str], pd.DataFrame | None, float] = ([], None, -np.inf)
+    for k in sizes:
+        members = ensemble_members(per_fold, seeds, k)
+        if len(members) < 2 or members == best[0]:
+            continue
+        frame = average_probabilities([predictions[m] for m in members])
+        scores = per_fold_scores({ENSEMBLE: frame})
+        mean = float(scores.loc[scores.seed.isin(seeds), "macro_f1"].mean())
+        if mean > best[2]:
+            best = (members, frame, mean)
+    return best[0], best[1]
+
+
 def choose(
     per_fold: pd.DataFrame, seeds: list[int], rule: str, simplicity: list[str], metric: str = "macro_f1"
 ) -> tuple[str, pd.DataFrame]:
@@ -149,12 +174,10 @@ def run_selection(
     selection_seeds, evaluation_seeds, _ = seed_sets(split_seeds, settings["seeds"])
     predictions = dict(predictions)
     per_fold = per_fold_scores(predictions)
-    members = ensemble_members(per_fold, selection_seeds, settings["ensemble_top"])
-    if settings["ensemble_top"] >= 2 and len(members) >= 2:
-        predictions[ENSEMBLE] = average_probabilities([predictions[m] for m in members])
-        per_fold = pd.concat([per_fold, per_fold_scores({ENSEMBLE: predictions[ENSEMBLE]})], ignore_index=True)
-    else:
-        members = []
+    members, frame = best_ensemble(predictions, per_fold, selection_seeds, ensemble_sizes(settings["ensemble_top"]))
+    if members:
+        predictions[ENSEMBLE] = frame
+        per_fold = pd.concat([per_fold, per_fold_scores({ENSEMBLE: frame})], ignore_index=True)
     winner, decision = choose(per_fold, selection_seeds, settings["rule"], settings["simplicity"])
     table = decision.merge(evaluation_table(per_fold, evaluation_seeds, reference), on="method", how="left")
     return winner, members, table, per_fold, predictions
