@@ -132,10 +132,11 @@ def provenance_section(provenance: dict[str, str], costs: pd.DataFrame) -> str:
 
 
 def unlabelled_section(predictions: pd.DataFrame) -> str:
-    """The deployed model's subclass for the extracted cells without a usable label (never trained or tested on)."""
+    """The predicted subclass of the extracted cells without a usable label (never trained or tested on)."""
     note = (
         "Cells without a usable label (none, or a label outside the classes) are counted in the retention table and "
-        "never trained or tested on; the deployed model predicts them here (mouse cells through its mouse head). "
+        "never trained or tested on; they are predicted here: human cells by the model that selection chose (the "
+        "one `predict` uses), mouse cells by the deployed BiLSTM's mouse head (column `model` of the file). "
         "Per cell, with its probabilities: results/model/unlabelled_predictions.tsv."
     )
     if not len(predictions):
