@@ -23,7 +23,11 @@ from sklearn.metrics import f1_score, log_loss
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts"))
 
 from patchseq_ml.learn.baselines import build_model, fit_predict, usable_features  # noqa: E402
-from patchseq_ml.learn.calibration import expected_calibration_error, reliability_bins  # noqa: E402
+from patchseq_ml.learn.calibration import (  # noqa: E402
+    confidence_and_correct,
+    expected_calibration_error,
+    reliability_bins,
+)
 from patchseq_ml.learn.splits import fold_runs  # noqa: E402
 from patchseq_ml.tsv import read_tsv  # noqa: E402
 
@@ -32,15 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def score(predictions: pd.DataFrame) -> dict[str, float]:
     columns = [c for c in predictions.columns if c.startswith("p_")]
-    classes = [c[2:] for c in columns]
     proba = predictions[columns].to_numpy(float)
-    confidence = proba.max(axis=1)
-    correct = (predictions.true == predictions.pred).to_numpy()
+    confidence, correct = confidence_and_correct(predictions)
     return {
         "macro_f1": f1_score(predictions.true, predictions.pred, average="macro"),
         "accuracy": float(correct.mean()),
         "ece": expected_calibration_error(reliability_bins(confidence, correct, 10)),
-        "log_loss": log_loss(predictions.true, np.clip(proba, 1e-15, 1), labels=classes),
+        "log_loss": log_loss(predictions.true, np.clip(proba, 1e-15, 1), labels=[c[2:] for c in columns]),
     }
 
 

@@ -9,7 +9,7 @@ many of the cell's families a BiLSTM would rest (masked families are absent, as 
 
 import pandas as pd
 
-from patchseq_ml.learn.deployment import predict_encoded, scaler_from_dict, unlabelled_ids
+from patchseq_ml.learn.deployment import predict_encoded, probability_frame, scaler_from_dict, unlabelled_ids
 from patchseq_ml.learn.selected_model import bundle_probabilities, load_bundle
 from patchseq_ml.learn.sequence_sources import open_source
 from patchseq_ml.learn.training import load_checkpoint, pick_device, seed_everything
@@ -28,11 +28,7 @@ def _known(source, ids: list[str]) -> list[str]:
 def _selected(bundle: dict, features: pd.DataFrame, ids: list[str], source, device) -> pd.DataFrame:
     """The selected model's probabilities of the human cells ``ids``."""
     proba = bundle_probabilities(bundle, features.loc[ids], source, device)
-    classes = bundle["classes"]
-    frame = pd.DataFrame(proba, columns=[f"p_{c}" for c in classes])
-    frame.insert(0, "probability", proba.max(axis=1))
-    frame.insert(0, "predicted", [classes[i] for i in proba.argmax(axis=1)])
-    return frame.assign(model=bundle["model"])
+    return probability_frame(proba, bundle["classes"]).assign(model=bundle["model"])
 
 
 def main(snakemake) -> None:

@@ -48,19 +48,24 @@ def unlabelled_ids(features: pd.DataFrame) -> list[str]:
     return features.loc[ok & (features["exclusion"].fillna("") != ""), "cell_id"].astype(str).tolist()
 
 
-def predict_encoded(model, x, mask, head: str, classes: list[str], device="cpu") -> pd.DataFrame:
-    """``predicted``, its ``probability`` and every class probability of encoded cells under one head."""
+def probability_frame(proba, classes: list[str]) -> pd.DataFrame:
+    """``predicted``, its ``probability`` and every class probability (``p_{class}``) of cells x ``classes``."""
     import numpy as np
+
+    frame = pd.DataFrame(proba, columns=[f"p_{c}" for c in classes])
+    frame.insert(0, "probability", proba.max(axis=1) if len(proba) else np.zeros(0))
+    frame.insert(0, "predicted", [classes[i] for i in proba.argmax(axis=1)] if len(proba) else [])
+    return frame
+
+
+def predict_encoded(model, x, mask, head: str, classes: list[str], device="cpu") -> pd.DataFrame:
+    """``probability_frame`` of encoded cells under one head."""
     import torch
 
     model.eval()
     with torch.no_grad():
         proba = model.probabilities(torch.as_tensor(x).to(device), torch.as_tensor(mask).to(device), head)
-        proba = proba.cpu().numpy()
-    frame = pd.DataFrame(proba, columns=[f"p_{c}" for c in classes])
-    frame.insert(0, "probability", proba.max(axis=1) if len(proba) else np.zeros(0))
-    frame.insert(0, "predicted", [classes[i] for i in proba.argmax(axis=1)] if len(proba) else [])
-    return frame
+    return probability_frame(proba.cpu().numpy(), classes)
 
 
 def train_deployed_bilstm(
